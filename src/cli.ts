@@ -1,0 +1,112 @@
+/** The `edgedns` command. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, formatIssue } from './config/errors.js';
+import { loadConfig } from './config/load.js';
+import { createLogger } from './log.js';
+import { EdgeServer } from './server.js';
+
+const HELP = `edgedns — the DNS server of an edge gateway
+
+Usage:
+  edgedns serve [-c FILE]        run the server (no -c: the embedded default config)
+  edgedns check -c FILE          validate a config file; errors as FILE:LINE:COL key.path: message
+  edgedns --help | --version
+
+Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
+Not in this build yet: show, cache flush, reload, cert, uplinks, wg, queueing (see README).
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  let args;
+  try {
+    args = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  } catch (e) {
+    process.stderr.write(`edgedns ${command}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (command) {
+    case 'check': return check(args.values.config);
+    case 'serve': return serve(args.values.config);
+    default:
+      process.stderr.write(`edgedns: unknown or not yet available command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+async function check(file: string | undefined): Promise<number> {
+  if (!file) {
+    process.stderr.write('edgedns check: -c FILE is required\n');
+    return 2;
+  }
+  try {
+    await loadConfig(file);
+    process.stdout.write(`${file}: ok\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const i of e.issues) process.stdout.write(`${formatIssue(i)}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function serve(file: string | undefined): Promise<number | undefined> {
+  let log = createLogger('info');
+  let server: EdgeServer;
+  try {
+    const level = (await loadConfig(file)).log.level;
+    log = createLogger(level);
+    server = await EdgeServer.start({ configPath: file, log });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const i of e.issues) process.stderr.write(`${formatIssue(i)}\n`);
+    } else {
+      log.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, 'cannot start');
+    }
+    return 1;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    server.stop().then(() => {
+      log.info('stopped');
+      log.flush?.();
+      process.exit(0);
+    }, (err: Error) => {
+      log.error({ err: err.message }, 'stop failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (file === undefined) {
+      log.warn('SIGHUP: running on the embedded default config; nothing to re-read');
+      return;
+    }
+    void server.reload();
+  });
+  return undefined;
+}

@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue } from './errors.js';
+import { loadConfig, parseConfig } from './load.js';
+
+const FULL = new URL('../../test/fixtures/config-md-full.yaml', import.meta.url);
+const CONFIG_MD = new URL('../../../shared/CONFIG.md', import.meta.url);
+
+function issues(text: string) {
+  try {
+    parseConfig(text, 'edgedns.yaml');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('accepts the full example of CONFIG.md as written', () => {
+    const text = readFileSync(FULL, 'utf8');
+    if (existsSync(CONFIG_MD)) expect(readFileSync(CONFIG_MD, 'utf8')).toContain(text); // the fixture is the contract's own text
+    const c = parseConfig(text, 'full.yaml');
+    expect(c.listen).toHaveLength(2);
+    expect(c.listen[1]).toMatchObject({ interface: 'br-lan', dotPort: 853, dohPort: 443, dohPath: '/dns-query' });
+    expect(c.acl[1]).toEqual({ from: '192.0.2.0/24', action: 'drop' });
+    expect(c.zone.records.find((r) => r.type === 'CNAME')).toMatchObject({ name: 'www.home.arpa', value: 'gw.home.arpa.' });
+    expect(c.cache).toMatchObject({ maxBytes: 64 * 1024 * 1024, maxTtl: 86400, negativeTtl: 3600, serveStale: true });
+    expect(c.upstreams.map((u) => [u.protocol, u.host, u.port])).toEqual([['tls', '9.9.9.9', 853], ['https', 'cloudflare-dns.com', 443], ['udp', '127.0.0.1', 5301]]);
+    expect(c.upstreams[0].tlsName).toBe('dns.quad9.net');
+    expect(c.upstreamTimeoutMs).toBe(1500);
+    expect(c.forward[0].domain).toBe('corp.example');
+  });
+
+  it('embeds a default: loopback 5353, home.arpa, 64 MB, encrypted upstreams', async () => {
+    const c = await loadConfig();
+    expect(c.listen).toEqual([expect.objectContaining({ address: '127.0.0.1', port: 5353, protocols: ['udp', 'tcp'] })]);
+    expect(c.zone.domain).toBe('home.arpa');
+    expect(c.zone.records.map((r) => r.name)).toContain('gw.home.arpa');
+    expect(c.cache.maxBytes).toBe(64 * 1024 * 1024);
+    expect(c.upstreams.every((u) => u.protocol === 'tls' || u.protocol === 'https')).toBe(true);
+    expect(c.admin.http).toBe('127.0.0.1:9153');
+  });
+
+  it('names the line, column and key of an unknown key', () => {
+    const [i] = issues('zone:\n  domain: home.arpa\n  recrods: []\n');
+    expect(formatIssue(i)).toBe('edgedns.yaml:3:3 zone.recrods: unknown key');
+  });
+
+  it('names the line of a bad value deep in a list', () => {
+    const all = issues('zone:\n  records:\n    - { name: gw, type: A, value: 10.0.0.1 }\n    - { name: nas, type: A, value: "fd00::1" }\n');
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ line: 4, path: 'zone.records[1].value' });
+    expect(all[0].message).toMatch(/IPv4/);
+  });
+
+  it('reports every problem at once, with durations, sizes and enums checked', () => {
+    const all = issues('cache:\n  size: lots\n  max-ttl: 5 minutes\nupstream-strategy: random\nlisten:\n  - { address: 127.0.0.1, protocols: [udp, dot] }\n');
+    expect(all.map((i) => i.path).sort()).toEqual(['cache.max-ttl', 'cache.size', 'upstream-strategy']);
+    expect(all.find((i) => i.path === 'cache.size')!.line).toBe(2);
+  });
+
+  it('needs tls for dot/doh listeners, and bootstrap for upstream host names', () => {
+    expect(issues('listen:\n  - { address: 127.0.0.1, protocols: [dot] }\n')[0]).toMatchObject({ path: 'listen[0].protocols', line: 2 });
+    expect(issues('upstreams:\n  - url: https://dns.example/dns-query\n')[0].message).toMatch(/bootstrap/);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const [i] = issues('zone:\n  domain: [unclosed\n');
+    expect(i.line).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,0 +1,83 @@
+/** The validated, typed configuration every module reads. Nobody writes it after load. */
+import type { CacheOptions } from '../cache/packet-cache.js';
+import type { RawConfig } from './schema.js';
+
+export type Protocol = 'udp' | 'tcp' | 'dot' | 'doh';
+export type AclAction = 'allow' | 'refuse' | 'drop';
+
+export interface ListenConfig {
+  address?: string;
+  interface?: string;
+  port: number;
+  protocols: Protocol[];
+  dotPort: number;
+  dohPort: number;
+  dohPath: string;
+}
+
+export interface AclRule {
+  from: string;
+  action: AclAction;
+}
+
+export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'MX' | 'SRV' | 'PTR' | 'NS';
+
+export interface StaticRecord {
+  /** Absolute, normalized (lower case, no trailing dot). */
+  name: string;
+  type: RecordType;
+  value: string;
+  /** seconds */
+  ttl: number;
+}
+
+export interface ZoneConfig {
+  domain: string;
+  /** seconds */
+  ttl: number;
+  records: StaticRecord[];
+  reverse: string[];
+}
+
+export type UpstreamProtocol = 'udp' | 'tcp' | 'tls' | 'https';
+
+export interface UpstreamConfig {
+  name: string;
+  url: string;
+  protocol: UpstreamProtocol;
+  host: string;
+  port: number;
+  /** DoH only */
+  path: string;
+  tlsName?: string;
+  tlsCa?: string;
+  bootstrap: string[];
+}
+
+export interface ForwardRule {
+  domain: string;
+  upstreams: UpstreamConfig[];
+}
+
+export type UpstreamStrategy = 'ordered' | 'fastest' | 'round-robin';
+
+export interface Config {
+  /** The file it came from, or "<embedded default>". */
+  source: string;
+  listen: ListenConfig[];
+  tls?: { cert: string; key: string };
+  /** Empty: the default LAN-only policy applies. */
+  acl: AclRule[];
+  zone: ZoneConfig;
+  cache: CacheOptions;
+  upstreams: UpstreamConfig[];
+  upstreamStrategy: UpstreamStrategy;
+  upstreamTimeoutMs: number;
+  forward: ForwardRule[];
+  admin: { http?: string; socket?: string; tokenFile?: string };
+  /** Per stream listener (TCP, DoT): idle timeout and connection cap. */
+  limits: { tcpIdleMs: number; tcpConnections: number };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; queries: boolean };
+  /** Sections acted on by later modules (leases, uplinks, multi-wan, wireguard), as validated. */
+  raw: RawConfig;
+}

@@ -1,0 +1,134 @@
+/**
+ * The set of sockets the config asks for. `listen` entries by `address` give one listener per
+ * protocol; entries by `interface` give one per address the interface has, followed by polling
+ * (Node has no netlink) so addresses that come and go open and close their listeners.
+ * IPv6 link-local addresses are skipped: binding them needs a scope, and LAN clients have ULA
+ * or global addresses to reach us on.
+ */
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { ListenConfig, Protocol } from '../config/types.js';
+import type { Listener, ListenerDeps } from './query-handler.js';
+import { TcpListener } from './tcp-listener.js';
+import { UdpListener } from './udp-listener.js';
+
+export interface ListenSpec {
+  id: string;
+  protocol: Protocol;
+  address: string;
+  port: number;
+  entry: ListenConfig;
+}
+
+export type ListenerFactory = (spec: ListenSpec, deps: ListenerDeps) => Listener | null;
+
+export const basicFactory: ListenerFactory = (spec, deps) => {
+  switch (spec.protocol) {
+    case 'udp': return new UdpListener(spec.address, spec.port, deps);
+    case 'tcp': return new TcpListener(spec.address, spec.port, deps);
+    default: return null;
+  }
+};
+
+export function interfaceAddresses(name: string): string[] {
+  const entries = os.networkInterfaces()[name] ?? [];
+  return entries.map((e) => e.address).filter((a) => !/^fe[89ab]/i.test(a));
+}
+
+export function expandListen(listen: ListenConfig[]): ListenSpec[] {
+  const specs: ListenSpec[] = [];
+  for (const entry of listen) {
+    const addresses = entry.address !== undefined ? [entry.address] : interfaceAddresses(entry.interface!);
+    for (const address of addresses) {
+      for (const protocol of entry.protocols) {
+        const port = protocol === 'dot' ? entry.dotPort : protocol === 'doh' ? entry.dohPort : entry.port;
+        const id = `${protocol}|${address}|${port}`;
+        if (!specs.some((s) => s.id === id)) specs.push({ id, protocol, address, port, entry });
+      }
+    }
+  }
+  return specs;
+}
+
+export class ListenerSet {
+  private readonly active = new Map<string, { listener: Listener; key: string }>();
+  private watch: NodeJS.Timeout | null = null;
+  private listen: ListenConfig[] = [];
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: ListenerDeps,
+    private readonly log: Logger,
+    private readonly factory: ListenerFactory = basicFactory,
+  ) {}
+
+  /**
+   * Open what is missing and close what is no longer wanted. With `strict` (start-up), a socket
+   * that cannot be opened is an error; later (reload, address changes) it is logged and skipped.
+   */
+  apply(listen: ListenConfig[], strict: boolean): Promise<void> {
+    this.listen = listen;
+    this.applying = this.applying.then(() => this.reconcile(strict));
+    return this.applying;
+  }
+
+  private async reconcile(strict: boolean): Promise<void> {
+    const wanted = expandListen(this.listen);
+    const wantedKeys = new Map(wanted.map((s) => [s.id, JSON.stringify(s.entry)]));
+    for (const [id, a] of this.active) {
+      // A listener whose entry changed (e.g. doh-path) is reopened.
+      if (wantedKeys.get(id) !== a.key) {
+        this.active.delete(id);
+        await a.listener.close();
+        this.log.info({ listener: id }, 'listener closed');
+      }
+    }
+    for (const spec of wanted) {
+      if (this.active.has(spec.id)) continue;
+      const listener = this.factory(spec, this.deps);
+      if (listener === null) {
+        this.log.warn({ listener: spec.id }, 'protocol not available in this build; skipped');
+        continue;
+      }
+      try {
+        await listener.start();
+        this.active.set(spec.id, { listener, key: JSON.stringify(spec.entry) });
+        if (!strict) this.log.info({ listener: spec.id }, 'listener opened');
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (strict) throw Object.assign(new Error(`cannot listen on ${spec.protocol} ${spec.address}:${spec.port}: ${e.message}`, { cause: e }), { code: 'LISTEN_FAILED' });
+        this.log.error({ listener: spec.id, err: e.message }, 'cannot open listener');
+      }
+    }
+  }
+
+  /** Follow interface addresses. */
+  watchInterfaces(intervalMs = 2000): void {
+    if (this.watch) return;
+    let last = JSON.stringify(expandListen(this.listen).map((s) => s.id));
+    this.watch = setInterval(() => {
+      if (!this.listen.some((l) => l.interface !== undefined)) return;
+      const now = JSON.stringify(expandListen(this.listen).map((s) => s.id));
+      if (now === last) return;
+      last = now;
+      void this.apply(this.listen, false);
+    }, intervalMs);
+    this.watch.unref();
+  }
+
+  ids(): string[] {
+    return [...this.active.keys()];
+  }
+
+  listeners(): Listener[] {
+    return [...this.active.values()].map((a) => a.listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = null;
+    await this.applying;
+    await Promise.all([...this.active.values()].map((a) => a.listener.close()));
+    this.active.clear();
+  }
+}

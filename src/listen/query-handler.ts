@@ -1,0 +1,31 @@
+/** What a listener hands queries to (the resolver), and the ACL it checks first. */
+import type { Buffer } from 'node:buffer';
+import type { ClientInfo, Reply } from '../resolve/query-context.js';
+import type { Acl } from './acl.js';
+
+export interface QueryHandler {
+  handle(query: Buffer, client: ClientInfo): Reply;
+  refuse(query: Buffer, client: ClientInfo): Buffer | null;
+  readonly stats: { dropped: number };
+}
+
+export interface ListenerDeps {
+  handler: QueryHandler;
+  /** Read per packet/connection, so a reload's new ACL applies at once. */
+  acl: () => Acl;
+  onError: (err: Error, where: string) => void;
+  /** Stream limits, read per connection so a reload applies to new connections. */
+  limits: () => StreamLimits;
+}
+
+export interface StreamLimits {
+  idleMs: number;
+  maxConnections: number;
+}
+
+export interface Listener {
+  readonly id: string;
+  start(): Promise<void>;
+  /** Stop accepting; resolves when sockets are closed (in-flight TCP replies still written). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+/**
+ * One DNS-over-stream client connection (TCP now, TLS for DoT): RFC 7766 framing across
+ * arbitrary chunk boundaries, pipelined queries answered as each is ready (out of order), a
+ * cap on queries in flight per connection (reading pauses), and an idle timeout.
+ */
+import type net from 'node:net';
+import { Buffer } from 'node:buffer';
+import { frame, FrameReader } from '../dns/framing.js';
+import type { ClientInfo } from '../resolve/query-context.js';
+import type { ListenerDeps } from './query-handler.js';
+
+export const MAX_INFLIGHT_PER_CONNECTION = 128;
+
+export class StreamSession {
+  inflight = 0;
+  lastActive = Date.now();
+  private readonly reader = new FrameReader();
+  private paused = false;
+
+  constructor(
+    readonly sock: net.Socket,
+    private readonly client: ClientInfo,
+    private readonly refuse: boolean,
+    private readonly deps: ListenerDeps,
+    idleMs: number,
+    private readonly where: string,
+  ) {
+    sock.setNoDelay(true);
+    sock.setTimeout(idleMs, () => {
+      if (this.inflight === 0) sock.end();
+    });
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', () => sock.destroy()); // resets are routine for clients; nothing to report
+  }
+
+  get idle(): boolean {
+    return this.inflight === 0;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActive = Date.now();
+    this.reader.push(chunk);
+    for (let msg = this.reader.next(); msg !== null; msg = this.reader.next()) {
+      this.dispatch(Buffer.from(msg)); // own copy: the frame reader's buffer moves on
+    }
+    if (this.reader.buffered > 65537) this.sock.destroy(); // cannot be a DNS frame in progress
+  }
+
+  private dispatch(msg: Buffer): void {
+    const { handler, onError } = this.deps;
+    try {
+      const r = this.refuse ? handler.refuse(msg, this.client) : handler.handle(msg, this.client);
+      if (r === null) return;
+      if (!(r instanceof Promise)) {
+        this.write(r);
+        return;
+      }
+      this.inflight++;
+      if (this.inflight >= MAX_INFLIGHT_PER_CONNECTION && !this.paused) {
+        this.paused = true;
+        this.sock.pause();
+      }
+      r.then((b) => {
+        this.inflight--;
+        if (this.paused && this.inflight < MAX_INFLIGHT_PER_CONNECTION / 2) {
+          this.paused = false;
+          this.sock.resume();
+        }
+        if (b !== null) this.write(b);
+      }, (e: Error) => {
+        this.inflight--;
+        onError(e, this.where);
+      });
+    } catch (e) {
+      onError(e as Error, this.where);
+    }
+  }
+
+  private write(b: Buffer): void {
+    if (!this.sock.destroyed && this.sock.writable) this.sock.write(frame(b));
+    this.lastActive = Date.now();
+  }
+}

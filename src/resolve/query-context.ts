@@ -1,0 +1,35 @@
+/** What one query carries through the pipeline. */
+import type { Buffer } from 'node:buffer';
+import type { Protocol } from '../config/types.js';
+import type { ParsedQuery } from '../dns/query.js';
+import type { AnswerSource } from './query-stats.js';
+import type { Route } from './router.js';
+
+export interface ClientInfo {
+  address: string;
+  transport: Protocol;
+  /** Largest reply the transport carries: 0 = UDP (the client's EDNS size, else 512). */
+  maxSize: number;
+  /** RFC 8467 padding block for encrypted transports; 0 = none. */
+  padBlock: number;
+}
+
+export interface QueryContext {
+  query: Buffer;
+  q: ParsedQuery;
+  client: ClientInfo;
+  /** Bytes the reply may take. */
+  maxSize: number;
+  route: Route | undefined;
+  source: AnswerSource;
+  startedAt: number;
+}
+
+/** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */
+export type Reply = Buffer | null | Promise<Buffer | null>;
+/** A stage answers (Reply) or passes the query on (undefined). */
+export type StageResult = Reply | undefined;
+
+export interface Stage {
+  handle(ctx: QueryContext): StageResult;
+}

@@ -1,0 +1,175 @@
+/**
+ * The query pipeline: parse → route → stages (local, rules, cache, forward). Config-dependent
+ * parts live in one `Pipeline` object that a reload replaces in a single assignment; the cache
+ * and the counters outlive reloads.
+ */
+import { Buffer } from 'node:buffer';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/types.js';
+import { wireKey, wireKeyToName } from '../dns/name.js';
+import { ParseStatus, parseQuery } from '../dns/query.js';
+import { CLASSIC_UDP_SIZE, Rcode } from '../dns/constants.js';
+import { errorReply } from '../dns/reply.js';
+import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
+import { makeTransport } from '../upstream/make-transport.js';
+import { UpstreamGroup } from '../upstream/upstream-group.js';
+import { LocalZone } from '../zone/local-zone.js';
+import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
+import { QueryStats } from './query-stats.js';
+import { buildRouter, type Route } from './router.js';
+import type { SuffixMatcher } from './suffix-matcher.js';
+import { CacheStage, ForwardStage, LocalStage, RulesStage } from './stages.js';
+
+interface Pipeline {
+  config: Config;
+  zone: LocalZone;
+  router: SuffixMatcher<Route>;
+  defaultGroup: UpstreamGroup;
+  forwardGroups: UpstreamGroup[];
+  stages: Stage[];
+  forward: ForwardStage;
+}
+
+export class Resolver {
+  readonly stats = new QueryStats();
+  readonly cache: PacketCache;
+  /** Queries waiting on an upstream; graceful stop waits for zero. */
+  inflight = 0;
+  private p!: Pipeline;
+
+  constructor(config: Config, private readonly clock: Clock, private readonly log: Logger) {
+    this.cache = new PacketCache(config.cache, clock);
+    this.p = this.build(config);
+  }
+
+  get config(): Config {
+    return this.p.config;
+  }
+
+  get zone(): LocalZone {
+    return this.p.zone;
+  }
+
+  upstreamStats() {
+    return [this.p.defaultGroup, ...this.p.forwardGroups].flatMap((g) => g.stats());
+  }
+
+  private build(config: Config): Pipeline {
+    const mk = (u: Parameters<typeof makeTransport>[0]) => makeTransport(u);
+    const defaultGroup = new UpstreamGroup(config.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock);
+    const forwards = config.forward.map((f) => ({
+      domain: f.domain,
+      group: new UpstreamGroup(f.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock),
+    }));
+    const zone = new LocalZone(config.zone);
+    const forward = new ForwardStage(this.cache, () => defaultGroup);
+    const stages: Stage[] = [
+      new LocalStage(zone),
+      new RulesStage(),
+      new CacheStage(this.cache, this.clock, (ctx, entry) => this.prefetch(ctx, entry)),
+      forward,
+    ];
+    return { config, zone, router: buildRouter(zone, forwards), defaultGroup, forwardGroups: forwards.map((f) => f.group), stages, forward };
+  }
+
+  /** Swap in a new config. Answers cached for names whose forwarding changed are dropped. */
+  apply(config: Config): void {
+    const old = this.p;
+    this.cache.reconfigure(config.cache);
+    this.p = this.build(config);
+    const before = new Map(old.config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
+    const after = new Map(config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
+    for (const d of new Set([...before.keys(), ...after.keys()])) {
+      if (before.get(d) !== after.get(d)) this.cache.flush(wireKey(d), true);
+    }
+    if (JSON.stringify(old.config.upstreams) !== JSON.stringify(config.upstreams)) {
+      this.log.info('upstreams changed; cached answers kept');
+    }
+    // Queries already sent on the old groups finish there; close them once they can have.
+    setTimeout(() => {
+      old.defaultGroup.close();
+      for (const g of old.forwardGroups) g.close();
+    }, Math.max(old.config.upstreamTimeoutMs * (old.config.upstreams.length + 1), 5000)).unref();
+  }
+
+  /** A REFUSED reply for an ACL refusal (null when the packet is not worth answering). */
+  refuse(query: Buffer, client: ClientInfo): Buffer | null {
+    this.stats.refused++;
+    const q = parseQuery(query);
+    if (q.status === ParseStatus.DROP) return null;
+    this.stats.byTransport[client.transport]++;
+    this.stats.byRcode[Rcode.REFUSED]++;
+    return errorReply(query, q, Rcode.REFUSED, client.padBlock);
+  }
+
+  handle(query: Buffer, client: ClientInfo): Reply {
+    const q = parseQuery(query);
+    const stats = this.stats;
+    if (q.status !== ParseStatus.OK) {
+      if (q.status === ParseStatus.DROP) {
+        stats.dropped++;
+        return null;
+      }
+      stats.byTransport[client.transport]++;
+      const rcode = q.status === ParseStatus.NOTIMP ? Rcode.NOTIMP : q.status === ParseStatus.BADVERS ? Rcode.BADVERS : Rcode.FORMERR;
+      stats.byRcode[rcode & 0x0f]++;
+      return errorReply(query, q, rcode, client.padBlock);
+    }
+    stats.byTransport[client.transport]++;
+    const p = this.p;
+    const ctx: QueryContext = {
+      query, q, client,
+      maxSize: client.maxSize > 0 ? client.maxSize : q.edns ? q.udpSize : CLASSIC_UDP_SIZE,
+      route: p.router.match(q.name),
+      source: 'local',
+      startedAt: p.config.log.queries ? this.clock.now() : 0,
+    };
+    const stages = p.stages;
+    for (let i = 0; i < stages.length; i++) {
+      const r = stages[i].handle(ctx);
+      if (r === undefined) continue;
+      if (r === null || !(r instanceof Promise)) return this.done(ctx, r);
+      this.inflight++;
+      return r.then((b) => {
+        this.inflight--;
+        return this.done(ctx, b);
+      });
+    }
+    return null;
+  }
+
+  private done(ctx: QueryContext, reply: Buffer | null): Buffer | null {
+    if (reply !== null) {
+      this.stats.byRcode[reply[3] & 0x0f]++;
+      this.stats.bySource[ctx.source]++;
+    }
+    if (ctx.startedAt !== 0) this.logQuery(ctx, reply);
+    return reply;
+  }
+
+  private logQuery(ctx: QueryContext, reply: Buffer | null): void {
+    const name = ctx.q.name;
+    this.log.info({
+      query: {
+        client: ctx.client.address, transport: ctx.client.transport, name: wireKeyToName(name) || '.', type: ctx.q.qtype,
+        rcode: reply ? reply[3] & 0x0f : null, source: ctx.source, ms: this.clock.now() - ctx.startedAt,
+      },
+    }, 'query');
+  }
+
+  private prefetch(ctx: QueryContext, entry: CacheEntry): void {
+    this.cache.stats.prefetches++;
+    // Copy: the query buffer belongs to the listener and the refresh outlives this call.
+    const copy = { q: ctx.q, query: Buffer.from(ctx.query), route: ctx.route };
+    this.p.forward.fetch(copy).then(
+      () => { entry.prefetching = false; },
+      () => { entry.prefetching = false; },
+    );
+  }
+
+  close(): void {
+    this.p.defaultGroup.close();
+    for (const g of this.p.forwardGroups) g.close();
+  }
+}

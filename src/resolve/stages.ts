@@ -1,0 +1,172 @@
+/**
+ * The pipeline's stages, in order: local (zone, reverse and special zones), rules (minimal ANY,
+ * classes we do not serve), cache, forward. Each has one job and one method; a stage that can
+ * answer without I/O returns the reply directly, so a cache hit makes no Promise.
+ */
+import { Buffer } from 'node:buffer';
+import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
+import { errorReply, renderReply } from '../dns/reply.js';
+import { scanResponse, questionKey } from '../dns/scan.js';
+import type { Clock } from '../clock.js';
+import type { CacheEntry, PacketCache } from '../cache/packet-cache.js';
+import type { UpstreamGroup } from '../upstream/upstream-group.js';
+import { AllUpstreamsFailed } from '../upstream/upstream-group.js';
+import { UpstreamError } from '../upstream/transport.js';
+import type { LocalZone } from '../zone/local-zone.js';
+import { encodeBody } from '../zone/local-zone.js';
+import type { QueryContext, Stage, StageResult } from './query-context.js';
+import { answerEmptyZone } from './special-zones.js';
+
+/** RFC 8767 §4: the TTL of a stale answer. */
+export const STALE_TTL = 30;
+
+export class LocalStage implements Stage {
+  constructor(private readonly zone: LocalZone) {}
+
+  handle(ctx: QueryContext): StageResult {
+    const r = ctx.route;
+    if (r === undefined || r.kind === 'forward') return undefined;
+    const body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query) : answerEmptyZone(r.zone, ctx.q, ctx.query);
+    if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
+    ctx.source = 'local';
+    return renderReply(body, ctx.q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+  }
+}
+
+export class RulesStage implements Stage {
+  handle(ctx: QueryContext): StageResult {
+    const { q } = ctx;
+    if (q.qclass !== CLASS_IN) return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
+    if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
+    if (q.qtype === RRType.ANY) {
+      // RFC 8482 §4.2: one synthesized HINFO instead of forwarding ANY.
+      ctx.source = 'local';
+      const body = encodeBody(ctx.query, q, 0x0080, [], []);
+      const hinfo = hinfoRecord();
+      const withAnswer = Buffer.concat([body, hinfo]);
+      withAnswer.writeUInt16BE(1, 6);
+      return renderReply(withAnswer, q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+    }
+    return undefined;
+  }
+}
+
+/** An HINFO "RFC8482" "" record owned by the question name (a pointer to offset 12). */
+function hinfoRecord(): Buffer {
+  const cpu = Buffer.from('RFC8482');
+  const rdata = Buffer.concat([Buffer.from([cpu.length]), cpu, Buffer.from([0])]);
+  const rr = Buffer.alloc(2 + 10);
+  rr.writeUInt16BE(0xc00c, 0);
+  rr.writeUInt16BE(13, 2); // HINFO
+  rr.writeUInt16BE(CLASS_IN, 4);
+  rr.writeUInt32BE(3600, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  return Buffer.concat([rr, rdata]);
+}
+
+export class CacheStage implements Stage {
+  constructor(
+    private readonly cache: PacketCache,
+    private readonly clock: Clock,
+    private readonly prefetch: (ctx: QueryContext, entry: CacheEntry) => void,
+  ) {}
+
+  handle(ctx: QueryContext): StageResult {
+    const entry = this.cache.peekEntry(ctx.q.key);
+    const now = this.clock.now();
+    if (entry === undefined || entry.expiresAt <= now) {
+      this.cache.stats.misses++;
+      return undefined;
+    }
+    this.cache.stats.hits++;
+    entry.hits++;
+    const age = Math.floor((now - entry.storedAt) / 1000);
+    if (this.cache.options.prefetch && !entry.prefetching && entry.hits >= 2 && (entry.expiresAt - now) < entry.ttl * 100) {
+      entry.prefetching = true;
+      this.prefetch(ctx, entry);
+    }
+    ctx.source = 'cache';
+    return renderReply(entry.body, ctx.q, ctx.query, ctx.maxSize, entry.ttlOffsets, age, -1, ctx.client.padBlock);
+  }
+}
+
+/** Header + the client's question + our OPT: what goes upstream (the transport sets the ID). */
+export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buffer {
+  const { q } = ctx;
+  const out = Buffer.alloc(q.questionEnd + 11);
+  out[2] = 0x01; // RD
+  out[3] = q.checkingDisabled ? 0x10 : 0;
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(1, 10);
+  query.copy(out, 12, 12, q.questionEnd);
+  const o = q.questionEnd;
+  out.writeUInt16BE(RRType.OPT, o + 1);
+  out.writeUInt16BE(1232, o + 3);
+  out[o + 7] = q.dnssecOk ? 0x80 : 0;
+  return out;
+}
+
+export class ForwardStage implements Stage {
+  /** Identical questions in flight share one upstream exchange. */
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  coalesced = 0;
+
+  constructor(
+    private readonly cache: PacketCache,
+    private readonly defaultGroup: () => UpstreamGroup,
+  ) {}
+
+  handle(ctx: QueryContext): StageResult {
+    const { q } = ctx;
+    if (this.cache.servfailActive(q.key)) return this.failed(ctx, undefined);
+    return this.fetch(ctx).then(
+      (entry) => {
+        ctx.source = 'upstream';
+        return renderReply(entry.body, q, ctx.query, ctx.maxSize, entry.ttlOffsets, 0, -1, ctx.client.padBlock);
+      },
+      (err: unknown) => this.failed(ctx, err),
+    );
+  }
+
+  /** Ask upstream (or join the identical question already asked) and store the answer. */
+  fetch(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>): Promise<CacheEntry> {
+    const { q } = ctx;
+    const running = this.inflight.get(q.key);
+    if (running !== undefined) {
+      this.coalesced++;
+      return running;
+    }
+    const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
+    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then((res) => {
+      const scanned = scanResponse(res);
+      const expected = questionKey(ctx.query);
+      if (scanned === null || expected === null || scanned.questionKey !== expected.key) {
+        throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
+      }
+      scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
+      return this.cache.store(q.key, scanned);
+    });
+    const done = () => { this.inflight.delete(q.key); };
+    this.inflight.set(q.key, p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Every upstream failed: a stale answer if we have one, else SERVFAIL (remembered briefly). */
+  private failed(ctx: QueryContext, err: unknown): Buffer {
+    const stale = this.cache.staleEntry(ctx.q.key);
+    if (stale !== undefined) {
+      this.cache.stats.staleServed++;
+      ctx.source = 'stale';
+      return renderReply(stale.body, ctx.q, ctx.query, ctx.maxSize, stale.ttlOffsets, 0, STALE_TTL, ctx.client.padBlock);
+    }
+    ctx.source = 'error';
+    if (err !== undefined) this.cache.rememberServfail(ctx.q.key);
+    const last = err instanceof AllUpstreamsFailed ? err.lastAnswer : undefined;
+    if (last !== undefined) {
+      const scanned = scanResponse(last);
+      if (scanned !== null) return renderReply(scanned.body, ctx.q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+    }
+    return errorReply(ctx.query, ctx.q, Rcode.SERVFAIL, ctx.client.padBlock);
+  }
+}

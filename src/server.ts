@@ -1,0 +1,92 @@
+/**
+ * edgedns serve: config → resolver → listeners. Reload re-reads the file and swaps in a valid one
+ * without dropping the cache or queries in flight; an invalid one changes nothing.
+ */
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
+import { Acl } from './listen/acl.js';
+import { ListenerSet, basicFactory, type ListenerFactory } from './listen/listener-set.js';
+import { Resolver } from './resolve/resolver.js';
+
+export interface ServerOptions {
+  configPath?: string;
+  log: Logger;
+  clock?: Clock;
+  factory?: ListenerFactory;
+}
+
+export class EdgeServer {
+  private acl: Acl;
+  private readonly listeners: ListenerSet;
+  private errorsLogged = 0;
+
+  private constructor(
+    private config: Config,
+    readonly resolver: Resolver,
+    private readonly opts: ServerOptions,
+  ) {
+    this.acl = new Acl(config.acl);
+    this.listeners = new ListenerSet({
+      handler: resolver,
+      acl: () => this.acl,
+      onError: (err, where) => this.onListenerError(err, where),
+      limits: () => ({ idleMs: this.config.limits.tcpIdleMs, maxConnections: this.config.limits.tcpConnections }),
+    }, opts.log, opts.factory ?? basicFactory);
+  }
+
+  static async start(opts: ServerOptions): Promise<EdgeServer> {
+    const config = await loadConfig(opts.configPath);
+    const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log), opts);
+    await server.listeners.apply(config.listen, true);
+    server.listeners.watchInterfaces();
+    server.logEffective();
+    return server;
+  }
+
+  private logEffective(): void {
+    const c = this.config;
+    this.opts.log.info({
+      config: c.source,
+      listeners: this.listeners.ids(),
+      zone: { domain: c.zone.domain, records: c.zone.records.length, reverse: c.zone.reverse },
+      upstreams: c.upstreams.map((u) => u.url),
+      strategy: c.upstreamStrategy,
+      forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
+      acl: c.acl.length > 0 ? c.acl : 'default (loopback, RFC 1918, RFC 4193, link-local)',
+    }, 'edgedns started');
+  }
+
+  private onListenerError(err: Error, where: string): void {
+    // Bounded: a bug hit by every packet must not flood the log.
+    if (this.errorsLogged++ < 100) this.opts.log.error({ err, listener: where }, 'query handling failed');
+  }
+
+  /** Re-read the config file. An invalid file changes nothing and the error is returned. */
+  async reload(): Promise<{ ok: true } | { ok: false; error: Error }> {
+    let next: Config;
+    try {
+      next = await loadConfig(this.opts.configPath);
+    } catch (error) {
+      this.opts.log.error({ err: (error as Error).message }, 'reload failed; the running config stays');
+      return { ok: false, error: error as Error };
+    }
+    this.config = next;
+    this.acl = new Acl(next.acl);
+    this.resolver.apply(next);
+    await this.listeners.apply(next.listen, false);
+    this.opts.log.info({ config: next.source, listeners: this.listeners.ids() }, 'config reloaded');
+    return { ok: true };
+  }
+
+  listenerIds(): string[] {
+    return this.listeners.ids();
+  }
+
+  /** Stop accepting, let in-flight queries finish (bounded), close upstreams. */
+  async stop(): Promise<void> {
+    await this.listeners.close();
+    this.resolver.close();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * DNS over HTTPS (RFC 8484) via undici: POST application/dns-message with DNS ID 0 (§4.1), one
+ * HTTP/2 connection multiplexing every query. With `bootstrap` addresses the connection goes to
+ * those, so the host name never reaches the system resolver; SNI and certificate checks still use
+ * the host name.
+ */
+import { Buffer } from 'node:buffer';
+import { isIPv6 } from 'node:net';
+import tls from 'node:tls';
+import { Client, errors } from 'undici';
+import { responseMatches, UpstreamError, type SourceAddress, type Transport } from './transport.js';
+
+export interface HttpsOptions {
+  host: string;
+  port: number;
+  path: string;
+  tlsName?: string;
+  ca?: string | Buffer;
+  bootstrap: string[];
+  source?: SourceAddress;
+}
+
+export class HttpsTransport implements Transport {
+  readonly protocol = 'https' as const;
+  private client: Client;
+  private nextBootstrap = 0;
+
+  constructor(private readonly opts: HttpsOptions) {
+    this.client = this.makeClient();
+  }
+
+  private makeClient(): Client {
+    const { host, port, bootstrap, source } = this.opts;
+    const origin = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+    return new Client(origin, {
+      allowH2: true,
+      pipelining: 100,
+      keepAliveTimeout: 30_000,
+      connect: {
+        servername: this.opts.tlsName ?? host,
+        ca: this.opts.ca ? [...tls.rootCertificates, this.opts.ca.toString()] : undefined,
+        localAddress: source?.localAddress,
+        ...(bootstrap.length > 0 ? {
+          lookup: (_name: string, _o: unknown, cb: (e: Error | null, addr: string, family: number) => void) => {
+            const addr = bootstrap[this.nextBootstrap++ % bootstrap.length];
+            cb(null, addr, isIPv6(addr) ? 6 : 4);
+          },
+        } : {}),
+      } as Client.Options['connect'],
+    });
+  }
+
+  async query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
+    const out = Buffer.from(wire);
+    out.writeUInt16BE(0, 0);
+    let res;
+    try {
+      res = await this.client.request({
+        method: 'POST', path: this.opts.path, body: out,
+        headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message' },
+        headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timeout = err instanceof errors.HeadersTimeoutError || (err as Error).name === 'TimeoutError';
+      if (timeout) this.replaceClient(); // a connection that stops answering is replaced
+      throw new UpstreamError(timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_NETWORK', `https://${this.opts.host}${this.opts.path}: ${(err as Error).message}`, { cause: err });
+    }
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200) throw new UpstreamError('UPSTREAM_HTTP', `https://${this.opts.host}${this.opts.path}: HTTP ${res.statusCode}`);
+    if (!responseMatches(out, body)) throw new UpstreamError('UPSTREAM_BAD_RESPONSE', `https://${this.opts.host}${this.opts.path}: answer does not match the question`);
+    return body;
+  }
+
+  private replaceClient(): void {
+    const old = this.client;
+    this.client = this.makeClient();
+    old.destroy().catch(() => undefined);
+  }
+
+  close(): void {
+    this.client.destroy().catch(() => undefined);
+  }
+}

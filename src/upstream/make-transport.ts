@@ -1,0 +1,23 @@
+/** Upstream config → its transport. */
+import { readFileSync } from 'node:fs';
+import type { UpstreamConfig } from '../config/types.js';
+import { HttpsTransport } from './https-transport.js';
+import { StreamTransport } from './stream-transport.js';
+import type { SourceAddress, Transport } from './transport.js';
+import { UdpTransport } from './udp-transport.js';
+
+export function makeTransport(u: UpstreamConfig, source: SourceAddress = {}): Transport {
+  const ca = u.tlsCa ? readFileSync(u.tlsCa) : undefined;
+  switch (u.protocol) {
+    case 'udp':
+      return new UdpTransport(u.host, u.port, new StreamTransport('tcp', { host: u.host, port: u.port, source }), source);
+    case 'tcp':
+      return new StreamTransport('tcp', { host: u.host, port: u.port, source });
+    case 'tls': {
+      const host = u.bootstrap[0] ?? u.host;
+      return new StreamTransport('tls', { host, port: u.port, tlsName: u.tlsName ?? u.host, ca, source, idleMs: 30_000 });
+    }
+    case 'https':
+      return new HttpsTransport({ host: u.host, port: u.port, path: u.path, tlsName: u.tlsName, ca, bootstrap: u.bootstrap, source });
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * DNS over a byte stream (TCP, or TLS for DoT): one long-lived connection, many queries
+ * pipelined on it and matched by ID as answers come back in any order (RFC 7766). The
+ * connection opens on demand, closes when idle, and a connection that lets a query time out
+ * is replaced.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { Buffer } from 'node:buffer';
+import type { UpstreamProtocol } from '../config/types.js';
+import { FrameReader, frame } from '../dns/framing.js';
+import { randomId, responseMatches, UpstreamError, type SourceAddress, type Transport } from './transport.js';
+
+interface Pending {
+  wire: Buffer;
+  /** the connection the query went out on */
+  sock: net.Socket;
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface StreamOptions {
+  host: string;
+  port: number;
+  /** tls: verify against this name (SNI too); default: the host */
+  tlsName?: string;
+  /** tls: extra CA (PEM) for private resolvers */
+  ca?: string | Buffer;
+  idleMs?: number;
+  source?: SourceAddress;
+}
+
+export class StreamTransport implements Transport {
+  private sock: net.Socket | null = null;
+  private connecting: Promise<net.Socket> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private tlsSession: Buffer | undefined;
+  private closed = false;
+
+  constructor(readonly protocol: Extract<UpstreamProtocol, 'tcp' | 'tls'>, private readonly opts: StreamOptions) {}
+
+  private label(): string {
+    return `${this.protocol}://${this.opts.host}:${this.opts.port}`;
+  }
+
+  private connect(): Promise<net.Socket> {
+    if (this.sock && !this.sock.destroyed) return Promise.resolve(this.sock);
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise<net.Socket>((resolve, reject) => {
+      const { host, port, source } = this.opts;
+      const sock = this.protocol === 'tls'
+        ? tls.connect({
+          host, port, localAddress: source?.localAddress, servername: this.opts.tlsName ?? (net.isIP(host) ? undefined : host),
+          ca: this.opts.ca ? [...tls.rootCertificates, this.opts.ca.toString()] : undefined,
+          ALPNProtocols: ['dot'], session: this.tlsSession,
+        } as tls.ConnectionOptions) // localAddress reaches net.connect; the typings omit it
+        : net.connect({ host, port, localAddress: source?.localAddress });
+      const ready = this.protocol === 'tls' ? 'secureConnect' : 'connect';
+      const reader = new FrameReader();
+      sock.setNoDelay(true);
+      sock.once(ready, () => {
+        this.connecting = null;
+        this.sock = sock;
+        resolve(sock);
+      });
+      if (sock instanceof tls.TLSSocket) sock.on('session', (s: Buffer) => { this.tlsSession = s; });
+      sock.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        for (let msg = reader.next(); msg !== null; msg = reader.next()) this.onMessage(msg);
+      });
+      const fail = (err: Error) => {
+        if (this.connecting && this.sock !== sock) {
+          this.connecting = null;
+          reject(new UpstreamError('UPSTREAM_NETWORK', `${this.label()}: ${err.message}`, { cause: err }));
+        }
+      };
+      sock.on('error', fail);
+      sock.on('close', () => {
+        fail(new Error('connection closed'));
+        if (this.sock === sock) this.sock = null;
+        // Queries sent on this connection will never be answered on it.
+        for (const [id, p] of this.pending) {
+          if (p.sock === sock) {
+            this.pending.delete(id);
+            clearTimeout(p.timer);
+            p.reject(new UpstreamError('UPSTREAM_CLOSED', `${this.label()} closed the connection`));
+          }
+        }
+      });
+    });
+    return this.connecting;
+  }
+
+  private onMessage(msg: Buffer): void {
+    if (msg.length < 12) return;
+    const id = msg.readUInt16BE(0);
+    const p = this.pending.get(id);
+    if (!p || !responseMatches(p.wire, msg)) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.resolve(msg);
+    this.armIdle();
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.pending.size > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.pending.size === 0 && this.sock) this.sock.end();
+    }, this.opts.idleMs ?? 10_000);
+    this.idleTimer.unref();
+  }
+
+  async query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (this.closed) throw new UpstreamError('UPSTREAM_CLOSED', `${this.label()} is closed`);
+    const sock = await this.connect();
+    const out = Buffer.from(wire);
+    let id = randomId();
+    while (this.pending.has(id)) id = randomId();
+    out.writeUInt16BE(id, 0);
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        // An outstanding query timing out means the connection may be dead: replace it.
+        if (this.sock === sock) {
+          this.sock = null;
+          sock.destroy();
+        }
+        reject(new UpstreamError('UPSTREAM_TIMEOUT', `${this.label()} did not answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { wire: out, sock, resolve, reject, timer });
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      sock.write(frame(out));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.sock?.destroy();
+    this.sock = null;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new UpstreamError('UPSTREAM_CLOSED', `${this.label()} closed`));
+    }
+    this.pending.clear();
+  }
+}

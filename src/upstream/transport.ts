@@ -1,0 +1,50 @@
+/**
+ * One interface for every way of asking an upstream: udp, tcp, tls (DoT) and https (DoH).
+ * A transport takes a complete query (any ID) and resolves with a response whose ID and question
+ * match it, or rejects with an `UpstreamError`.
+ */
+import { randomFillSync } from 'node:crypto';
+import type { Buffer } from 'node:buffer';
+import type { UpstreamProtocol } from '../config/types.js';
+import { questionKey } from '../dns/scan.js';
+
+export interface Transport {
+  readonly protocol: UpstreamProtocol;
+  query(wire: Buffer, timeoutMs: number): Promise<Buffer>;
+  /** Close sockets; queries under way reject. */
+  close(): void;
+}
+
+export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_NETWORK' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_CLOSED' | 'UPSTREAM_HTTP';
+
+export class UpstreamError extends Error {
+  constructor(readonly code: UpstreamErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamError';
+  }
+}
+
+/** Where upstream sockets bind (the selected uplink's source address); empty: let the kernel choose. */
+export interface SourceAddress {
+  localAddress?: string;
+}
+
+const pool = new Uint16Array(2048);
+let poolPos = pool.length;
+/** An unpredictable 16-bit query ID (node:crypto), drawn from a refilled pool. */
+export function randomId(): number {
+  if (poolPos >= pool.length) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  return pool[poolPos++];
+}
+
+/** Does a response answer this query: QR set, same ID, same question (case-insensitive)? */
+export function responseMatches(query: Buffer, response: Buffer): boolean {
+  if (response.length < 12 || (response[2] & 0x80) === 0) return false;
+  if (response[0] !== query[0] || response[1] !== query[1]) return false;
+  const a = questionKey(query);
+  const b = questionKey(response);
+  return a !== null && b !== null && a.key === b.key;
+}

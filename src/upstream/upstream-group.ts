@@ -1,0 +1,133 @@
+/**
+ * A set of upstreams asked per `upstream-strategy`: `ordered` (first healthy, then the next on
+ * timeout or failure), `fastest` (lowest RTT EWMA, exploring another 1 time in 20) or
+ * `round-robin`. Passive health: three failures in a row mark an upstream down for a backoff that
+ * grows to 30 s; down upstreams are tried only after the healthy ones.
+ */
+import type { Buffer } from 'node:buffer';
+import type { UpstreamConfig, UpstreamStrategy } from '../config/types.js';
+import type { Clock } from '../clock.js';
+import { Rcode } from '../dns/constants.js';
+import { UpstreamError, type Transport } from './transport.js';
+
+export interface UpstreamStats {
+  name: string;
+  url: string;
+  protocol: string;
+  state: 'up' | 'down';
+  /** ms, EWMA; null before the first answer */
+  rtt: number | null;
+  queries: number;
+  errors: number;
+  lastError?: string;
+}
+
+interface Member {
+  cfg: UpstreamConfig;
+  transport: Transport;
+  stats: UpstreamStats;
+  failuresInRow: number;
+  downUntil: number;
+}
+
+/** Answers worth trying another upstream for. */
+const RETRY_RCODES = new Set<number>([Rcode.SERVFAIL, Rcode.REFUSED, Rcode.NOTIMP, Rcode.FORMERR]);
+const FAILS_TO_DOWN = 3;
+const EXPLORE_EVERY = 20;
+
+export class AllUpstreamsFailed extends Error {
+  readonly code = 'UPSTREAM_ALL_FAILED';
+  constructor(readonly errors: Error[], readonly lastAnswer?: Buffer) {
+    super(`every upstream failed: ${errors.map((e) => e.message).join('; ')}`, { cause: errors[0] });
+    this.name = 'AllUpstreamsFailed';
+  }
+}
+
+export class UpstreamGroup {
+  private readonly members: Member[];
+  private rr = 0;
+  private asked = 0;
+
+  constructor(
+    upstreams: UpstreamConfig[],
+    private readonly strategy: UpstreamStrategy,
+    private readonly timeoutMs: number,
+    makeTransport: (u: UpstreamConfig) => Transport,
+    private readonly clock: Clock,
+  ) {
+    this.members = upstreams.map((cfg) => ({
+      cfg,
+      transport: makeTransport(cfg),
+      stats: { name: cfg.name, url: cfg.url, protocol: cfg.protocol, state: 'up', rtt: null, queries: 0, errors: 0 },
+      failuresInRow: 0,
+      downUntil: 0,
+    }));
+  }
+
+  private order(): Member[] {
+    const now = this.clock.now();
+    let list = this.members;
+    if (this.strategy === 'round-robin') {
+      const start = this.rr++ % list.length;
+      list = [...list.slice(start), ...list.slice(0, start)];
+    } else if (this.strategy === 'fastest') {
+      list = [...list].sort((a, b) => (a.stats.rtt ?? 0) - (b.stats.rtt ?? 0));
+      if (++this.asked % EXPLORE_EVERY === 0 && list.length > 1) {
+        const i = 1 + Math.floor(Math.random() * (list.length - 1));
+        list = [list[i], ...list.slice(0, i), ...list.slice(i + 1)];
+      }
+    }
+    const healthy = list.filter((m) => m.downUntil <= now);
+    return healthy.length === list.length ? list : [...healthy, ...list.filter((m) => m.downUntil > now)];
+  }
+
+  /** Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. */
+  async resolve(wire: Buffer): Promise<Buffer> {
+    const errors: Error[] = [];
+    let lastAnswer: Buffer | undefined;
+    for (const m of this.order()) {
+      const started = this.clock.now();
+      m.stats.queries++;
+      try {
+        const res = await m.transport.query(wire, this.timeoutMs);
+        this.onSuccess(m, this.clock.now() - started);
+        if (RETRY_RCODES.has(res[3] & 0x0f)) {
+          lastAnswer = res;
+          errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
+          continue;
+        }
+        return res;
+      } catch (err) {
+        this.onFailure(m, err as Error);
+        errors.push(err as Error);
+      }
+    }
+    throw new AllUpstreamsFailed(errors, lastAnswer);
+  }
+
+  private onSuccess(m: Member, rtt: number): void {
+    m.failuresInRow = 0;
+    m.downUntil = 0;
+    m.stats.state = 'up';
+    m.stats.rtt = m.stats.rtt === null ? rtt : m.stats.rtt * 0.8 + rtt * 0.2;
+  }
+
+  private onFailure(m: Member, err: Error): void {
+    m.stats.errors++;
+    m.stats.lastError = err.message;
+    m.failuresInRow++;
+    if (m.failuresInRow >= FAILS_TO_DOWN) {
+      const backoff = Math.min(30_000, 1000 * 2 ** (m.failuresInRow - FAILS_TO_DOWN));
+      m.downUntil = this.clock.now() + backoff;
+      m.stats.state = 'down';
+    }
+  }
+
+  stats(): UpstreamStats[] {
+    return this.members.map((m) => ({ ...m.stats }));
+  }
+
+  close(): void {
+    for (const m of this.members) m.transport.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { parseQuery } from '../dns/query.js';
+import { decode, makeQuery } from '../../test/helpers/packets.js';
+import { reverseName } from '../dns/reverse.js';
+import { LocalZone } from './local-zone.js';
+
+const config = parseConfig(`
+zone:
+  domain: home.arpa
+  ttl: 300
+  records:
+    - { name: gw, type: A, value: 10.0.0.1 }
+    - { name: nas, type: AAAA, value: "fd00::10" }
+    - { name: www, type: CNAME, value: gw.home.arpa. }
+    - { name: loop1, type: CNAME, value: loop2.home.arpa. }
+    - { name: loop2, type: CNAME, value: loop1.home.arpa. }
+    - { name: ext, type: CNAME, value: example.com. }
+    - { name: "@", type: TXT, value: "hello" }
+    - { name: "@", type: MX, value: "10 gw.home.arpa." }
+    - { name: _ipp._tcp, type: SRV, value: "0 0 631 printer.home.arpa." }
+  reverse: [10.0.0.0/24, "fd00::/64"]
+upstreams: [udp://127.0.0.1:53]
+`, 'test.yaml');
+
+function ask(zone: LocalZone, name: string, type = 'A') {
+  const query = makeQuery(name, type);
+  const q = parseQuery(query);
+  const apex = [...zone.apexes].sort((a, b) => b.wire.length - a.wire.length).find((a) => q.name.endsWith(a.wire))!;
+  const body = zone.answer(apex, q, query);
+  return body === null ? null : decode(body);
+}
+
+describe('LocalZone', () => {
+  const zone = new LocalZone(config.zone);
+
+  it('answers records with authority', () => {
+    const r = ask(zone, 'gw.home.arpa')!;
+    expect(r.flags! & 0x400).toBeTruthy();
+    expect(r.answers!.map((a) => a.data)).toEqual(['10.0.0.1']);
+    expect(ask(zone, 'nas.home.arpa', 'AAAA')!.answers![0].data).toBe('fd00::10');
+    expect(ask(zone, 'home.arpa', 'MX')!.answers![0].data).toEqual({ preference: 10, exchange: 'gw.home.arpa' });
+    expect(ask(zone, '_ipp._tcp.home.arpa', 'SRV')!.answers![0].data).toMatchObject({ port: 631, target: 'printer.home.arpa' });
+  });
+
+  it('serves SOA and NS at the apex', () => {
+    expect(ask(zone, 'home.arpa', 'SOA')!.answers![0].type).toBe('SOA');
+    expect(ask(zone, 'home.arpa', 'NS')!.answers![0].data).toBe('gw.home.arpa');
+  });
+
+  it('NXDOMAIN for unknown names, NODATA for unknown types, both with the SOA', () => {
+    const nx = ask(zone, 'nope.home.arpa')!;
+    expect(nx.rcode).toBe('NXDOMAIN');
+    expect(nx.authorities![0].type).toBe('SOA');
+    expect(nx.authorities![0].ttl).toBe(30);
+    const nodata = ask(zone, 'gw.home.arpa', 'AAAA')!;
+    expect(nodata.rcode).toBe('NOERROR');
+    expect(nodata.answers).toHaveLength(0);
+    expect(nodata.authorities![0].type).toBe('SOA');
+  });
+
+  it('treats empty non-terminals as existing (NODATA, not NXDOMAIN)', () => {
+    expect(ask(zone, '_tcp.home.arpa', 'A')!.rcode).toBe('NOERROR');
+  });
+
+  it('chases CNAMEs inside the zone, stops at the zone edge and on loops', () => {
+    const r = ask(zone, 'www.home.arpa')!;
+    expect(r.answers!.map((a) => a.type)).toEqual(['CNAME', 'A']);
+    const ext = ask(zone, 'ext.home.arpa')!;
+    expect(ext.answers!.map((a) => a.data)).toEqual(['example.com']);
+    const loop = ask(zone, 'loop1.home.arpa')!;
+    expect(loop.answers!.length).toBeLessThanOrEqual(9);
+  });
+
+  it('answers PTR for addresses inside reverse prefixes, NXDOMAIN for the rest there', () => {
+    expect(ask(zone, '1.0.0.10.in-addr.arpa', 'PTR')!.answers![0].data).toBe('gw.home.arpa');
+    const v6 = ask(zone, reverseName('fd00::10'), 'PTR')!;
+    expect(v6.answers![0].data).toBe('nas.home.arpa');
+    expect(ask(zone, '99.0.0.10.in-addr.arpa', 'PTR')!.rcode).toBe('NXDOMAIN');
+  });
+
+  it('declines reverse names under the apex but outside the prefix', () => {
+    const z = new LocalZone({ ...config.zone, reverse: ['10.0.16.0/20'] });
+    expect(ask(z, '5.17.0.10.in-addr.arpa', 'PTR')).not.toBeNull();
+    expect(ask(z, '5.99.0.10.in-addr.arpa', 'PTR')).toBeNull();
+  });
+
+  it('keeps static records over records from another source', () => {
+    const z = new LocalZone(config.zone);
+    z.setSource('kea4', [
+      { name: 'gw.home.arpa', type: 'A', ttl: 60, value: '10.0.0.99', origin: 'kea4' },
+      { name: 'laptop.home.arpa', type: 'A', ttl: 60, value: '10.0.0.50', origin: 'kea4' },
+    ]);
+    expect(ask(z, 'gw.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.1']);
+    expect(ask(z, 'laptop.home.arpa')!.answers![0].data).toBe('10.0.0.50');
+    expect(ask(z, '50.0.0.10.in-addr.arpa', 'PTR')!.answers![0].data).toBe('laptop.home.arpa');
+  });
+});

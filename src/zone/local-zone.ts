@@ -1,0 +1,205 @@
+/**
+ * The authoritative local data: the zone (`zone.domain`) and the reverse zones of `zone.reverse`,
+ * with static records from config and, through `setSource`, records fed by other modules
+ * (leases). Every change builds a new immutable snapshot and swaps it in one assignment, so a
+ * query never sees half an update.
+ */
+import { Buffer } from 'node:buffer';
+import dnsPacket from 'dns-packet';
+import type { ZoneConfig } from '../config/types.js';
+import { HEADER_SIZE, Rcode, RRType } from '../dns/constants.js';
+import { wireKey, wireKeyToName } from '../dns/name.js';
+import type { ParsedQuery } from '../dns/query.js';
+import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from '../dns/reverse.js';
+import ipaddr from 'ipaddr.js';
+import { toAnswer, type ZoneRecord } from './records.js';
+
+export interface Apex {
+  name: string;
+  /** lower-case wire form, for suffix matching */
+  wire: string;
+  kind: 'forward' | 'reverse';
+  /** reverse apexes: the configured prefix the names must fall in */
+  prefix?: string;
+  soa: ZoneRecord;
+}
+
+interface Snapshot {
+  owners: Map<string, Map<string, ZoneRecord[]>>;
+  /** Every owner and every ancestor of one, below its apex: names that exist (maybe empty). */
+  existing: Set<string>;
+  serial: number;
+}
+
+/** SOA MINIMUM: how long resolvers may cache our NXDOMAIN. Short, so new lease names show fast. */
+export const NEGATIVE_TTL = 30;
+const MAX_CNAME_CHAIN = 8;
+
+export class LocalZone {
+  readonly apexes: Apex[];
+  private readonly sources = new Map<string, ZoneRecord[]>();
+  private snap: Snapshot;
+  private serial = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly cfg: ZoneConfig) {
+    this.apexes = [this.makeApex(cfg.domain, 'forward')];
+    for (const prefix of cfg.reverse) {
+      const apexName = reverseApex(prefix);
+      const existing = this.apexes.find((a) => a.name === apexName && a.kind === 'reverse');
+      if (!existing) this.apexes.push(this.makeApex(apexName, 'reverse', prefix));
+      else this.apexes.push({ ...existing, prefix });
+    }
+    this.sources.set('static', cfg.records.map((r) => ({ ...r, origin: 'static' })));
+    this.snap = this.build();
+  }
+
+  private makeApex(name: string, kind: 'forward' | 'reverse', prefix?: string): Apex {
+    const mname = `gw.${this.cfg.domain}`;
+    const soa: ZoneRecord = {
+      name, type: 'SOA', ttl: this.cfg.ttl, origin: 'synthesized',
+      value: `${mname} hostmaster.${this.cfg.domain} 1 3600 600 86400 ${NEGATIVE_TTL}`,
+    };
+    return { name, wire: wireKey(name), kind, prefix, soa };
+  }
+
+  /** Replace every record from one origin (e.g. "kea4") at once. */
+  setSource(origin: string, records: ZoneRecord[]): void {
+    this.sources.set(origin, records);
+    this.snap = this.build();
+  }
+
+  /** Every record served with authority, for `GET /zone`. */
+  records(): ZoneRecord[] {
+    return [...this.snap.owners.values()].flatMap((m) => [...m.values()].flat());
+  }
+
+  private build(): Snapshot {
+    this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000));
+    const owners = new Map<string, Map<string, ZoneRecord[]>>();
+    const add = (r: ZoneRecord) => {
+      let types = owners.get(r.name);
+      if (!types) owners.set(r.name, (types = new Map()));
+      const list = types.get(r.type);
+      if (!list) types.set(r.type, [r]);
+      else if (!list.some((x) => x.value === r.value)) list.push(r);
+    };
+    for (const apex of this.apexes) {
+      const [mname, rname, , ...rest] = apex.soa.value.split(' ');
+      add({ ...apex.soa, value: [mname, rname, this.serial, ...rest].join(' ') });
+      add({ name: apex.name, type: 'NS', ttl: this.cfg.ttl, value: mname, origin: 'synthesized' });
+    }
+    // Static records win: a later source's record for a (name, type) static already has is skipped.
+    const staticKeys = new Set((this.sources.get('static') ?? []).map((r) => `${r.name}/${r.type}`));
+    for (const [origin, records] of this.sources) {
+      for (const r of records) {
+        if (origin !== 'static' && staticKeys.has(`${r.name}/${r.type}`)) continue;
+        add(r);
+      }
+    }
+    // PTR for every address record that falls in a configured reverse prefix, unless one is given.
+    const reverse = this.cfg.reverse.map((c) => ipaddr.parseCIDR(c));
+    for (const types of [...owners.values()]) {
+      for (const r of [...(types.get('A') ?? []), ...(types.get('AAAA') ?? [])]) {
+        const addr = ipaddr.parse(r.value);
+        if (!reverse.some(([net, len]) => net.kind() === addr.kind() && (addr as ipaddr.IPv4).match(net as ipaddr.IPv4, len))) continue;
+        const ptrName = reverseName(r.value);
+        if (owners.get(ptrName)?.get('PTR')?.some((p) => p.origin === 'static')) continue;
+        add({ name: ptrName, type: 'PTR', ttl: r.ttl, value: r.name, origin: r.origin === 'static' ? 'synthesized' : r.origin });
+      }
+    }
+    const existing = new Set<string>();
+    for (const name of owners.keys()) {
+      const apex = this.apexOf(name);
+      let n = name;
+      while (!existing.has(n)) {
+        existing.add(n);
+        if (apex === undefined || n === apex.name || !n.includes('.')) break;
+        n = n.slice(n.indexOf('.') + 1);
+      }
+    }
+    return { owners, existing, serial: this.serial };
+  }
+
+  private apexOf(name: string): Apex | undefined {
+    let best: Apex | undefined;
+    for (const a of this.apexes) {
+      if ((name === a.name || name.endsWith(`.${a.name}`)) && (!best || a.name.length > best.name.length)) best = a;
+    }
+    return best;
+  }
+
+  /**
+   * The answer body (a response without OPT) for a query under `apex`, or null when the name is
+   * not ours after all (a reverse name under the apex but outside the configured prefix).
+   */
+  answer(apex: Apex, q: ParsedQuery, query: Uint8Array): Buffer | null {
+    const name = wireKeyToName(q.name);
+    if (apex.kind === 'reverse' && name !== apex.name) {
+      const point = parseReverseName(name);
+      const prefixes = this.apexes.filter((a) => a.name === apex.name).map((a) => a.prefix!);
+      if (point === null || !prefixes.some((p) => reverseNameInPrefix(point, p))) return null;
+    }
+    const snap = this.snap;
+    // RFC 2308 §3: the SOA in a negative answer carries min(SOA TTL, MINIMUM).
+    const soa = () => snap.owners.get(apex.name)!.get('SOA')!.map((r) => ({ ...r, ttl: Math.min(r.ttl, NEGATIVE_TTL) }));
+    const answers: ZoneRecord[] = [];
+    let owner = name;
+    let rcode: number = Rcode.NOERROR;
+    for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+      const types = snap.owners.get(owner);
+      if (types === undefined) {
+        if (!snap.existing.has(owner)) rcode = Rcode.NXDOMAIN;
+        break;
+      }
+      if (q.qtype === RRType.ANY) {
+        // RFC 8482 allows a subset; our owners are small, so all of it is the useful answer.
+        for (const list of types.values()) answers.push(...list);
+        break;
+      }
+      const typeName = dnsPacketTypeName(q.qtype);
+      const cname = types.get('CNAME');
+      if (cname && typeName !== 'CNAME') {
+        answers.push(cname[0]);
+        const target = cname[0].value.replace(/\.$/, '').toLowerCase();
+        if (this.apexOf(target) !== apex) break; // outside this zone: the client follows it
+        owner = target;
+        continue;
+      }
+      const list = typeName ? types.get(typeName) : undefined;
+      if (list) answers.push(...list);
+      break;
+    }
+    const authority = answers.length === 0 || rcode === Rcode.NXDOMAIN ? soa() : [];
+    return encodeBody(query, q, 0x0400 | 0x0080 | rcode, answers, authority);
+  }
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  [RRType.A]: 'A', [RRType.AAAA]: 'AAAA', [RRType.CNAME]: 'CNAME', [RRType.TXT]: 'TXT', [RRType.MX]: 'MX',
+  [RRType.SRV]: 'SRV', [RRType.PTR]: 'PTR', [RRType.NS]: 'NS', [RRType.SOA]: 'SOA',
+};
+function dnsPacketTypeName(qtype: number): string | undefined {
+  return TYPE_NAMES[qtype];
+}
+
+/**
+ * Header + the client's question bytes + records. dns-packet never compresses names, so the
+ * record bytes it produces are position-independent and can follow any question.
+ * `flagBits` are the low 16 header flag bits without QR/RD (AA, RA, rcode).
+ */
+export function encodeBody(query: Uint8Array, q: ParsedQuery, flagBits: number, answers: ZoneRecord[], authority: ZoneRecord[]): Buffer {
+  const rr = dnsPacket.encode({
+    type: 'response', id: 0, flags: 0, questions: [],
+    answers: answers.map(toAnswer), authorities: authority.map(toAnswer),
+  });
+  const body = Buffer.allocUnsafe(q.questionEnd + rr.length - HEADER_SIZE);
+  body.writeUInt16BE(0, 0);
+  body.writeUInt16BE(0x8000 | flagBits, 2);
+  body.writeUInt16BE(1, 4);
+  body.writeUInt16BE(answers.length, 6);
+  body.writeUInt16BE(authority.length, 8);
+  body.writeUInt16BE(0, 10);
+  body.set(query.subarray(HEADER_SIZE, q.questionEnd), HEADER_SIZE);
+  rr.copy(body, q.questionEnd, HEADER_SIZE);
+  return body;
+}

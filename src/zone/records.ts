@@ -1,0 +1,50 @@
+/** Records of the local zone, in dns-packet's answer shape, made from config or leases. */
+import type { Answer } from 'dns-packet';
+import type { RecordType } from '../config/types.js';
+import { normalizeName, trimDot } from '../dns/name.js';
+
+/** Where a served record came from: `static` (config) or a lease source such as `kea4`. */
+export type RecordOrigin = 'static' | 'synthesized' | string;
+
+export interface ZoneRecord {
+  name: string;
+  type: RecordType | 'SOA';
+  ttl: number;
+  value: string;
+  origin: RecordOrigin;
+}
+
+function txtChunks(value: string): Buffer[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length || i === 0; i += 255) chunks.push(bytes.subarray(i, i + 255));
+  return chunks;
+}
+
+/** A record → dns-packet Answer. Values were validated when the config was loaded. */
+export function toAnswer(r: ZoneRecord): Answer {
+  const base = { name: r.name, ttl: r.ttl, class: 'IN' as const };
+  switch (r.type) {
+    case 'A': case 'AAAA':
+      return { ...base, type: r.type, data: r.value };
+    case 'CNAME': case 'NS': case 'PTR':
+      return { ...base, type: r.type, data: normalizeName(r.value) };
+    case 'TXT':
+      return { ...base, type: 'TXT', data: txtChunks(r.value) };
+    case 'MX': {
+      const [pref, host] = r.value.split(/\s+/);
+      return { ...base, type: 'MX', data: { preference: Number(pref), exchange: trimDot(host) } };
+    }
+    case 'SRV': {
+      const [priority, weight, port, target] = r.value.split(/\s+/);
+      return { ...base, type: 'SRV', data: { priority: Number(priority), weight: Number(weight), port: Number(port), target: trimDot(target) } };
+    }
+    case 'SOA': {
+      const [mname, rname, serial, refresh, retry, expire, minimum] = r.value.split(/\s+/);
+      return {
+        ...base, type: 'SOA',
+        data: { mname, rname, serial: Number(serial), refresh: Number(refresh), retry: Number(retry), expire: Number(expire), minimum: Number(minimum) },
+      };
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/** A real Unbound on loopback, answering `local-data`, started with a generated config. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dig } from './dig.js';
+import { freePort } from './ports.js';
+
+export interface UnboundOptions {
+  /** `local-data` lines, e.g. `"www.lab.example. 300 IN A 192.0.2.10"` (without quotes) */
+  data: string[];
+  /** local zones (static) that the data lives in */
+  zones?: string[];
+  /** extra lines for the server: section */
+  extra?: string[];
+}
+
+export class Unbound {
+  private constructor(readonly child: ChildProcess, readonly port: number, readonly dir: string, readonly log: string[]) {}
+
+  static async start(opts: UnboundOptions): Promise<Unbound> {
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
+    const port = await freePort();
+    const conf = [
+      'server:',
+      '  verbosity: 1', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
+      '  username: ""', '  chroot: ""', `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`,
+      '  do-ip6: no', `  interface: 127.0.0.1@${port}`, `  port: ${port}`,
+      '  access-control: 127.0.0.0/8 allow', '  module-config: "iterator"', '  do-not-query-localhost: no',
+      '  local-zone: "test." nodefault', '  qname-minimisation: no',
+      ...(opts.zones ?? []).map((z) => `  local-zone: "${z}" static`),
+      ...opts.data.map((d) => `  local-data: "${d.replace(/"/g, '\\"')}"`),
+      ...(opts.extra ?? []).map((l) => `  ${l}`),
+      'remote-control:', '  control-enable: no',
+    ].join('\n');
+    writeFileSync(join(dir, 'unbound.conf'), conf);
+    const log: string[] = [];
+    const child = spawn('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => log.push(d));
+    const u = new Unbound(child, port, dir, log);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`unbound exited: ${log.join('')}`);
+      const r = await dig(['@127.0.0.1', '-p', String(port), 'probe.invalid', '+tries=1', '+time=1']).catch(() => null);
+      if (r && r.status) return u;
+      await new Promise((r2) => setTimeout(r2, 50));
+    }
+    throw new Error(`unbound did not start: ${log.join('')}`);
+  }
+
+  get url(): string {
+    return `udp://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
