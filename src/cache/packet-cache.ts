@@ -5,17 +5,14 @@
  * serve-stale, which the resolver uses only when every upstream failed.
  */
 import { LRUCache } from 'lru-cache';
-import type { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { isUnder } from '../dns/name.js';
 import type { ScannedResponse } from '../dns/scan.js';
+import { packAnswer, type PackedAnswer } from '../dns/reply.js';
 import type { Clock } from '../clock.js';
 
-export interface CacheEntry {
-  body: Buffer;
-  ttlOffsets: Uint16Array;
-  /** ms, from the clock */
-  storedAt: number;
+export interface CacheEntry extends PackedAnswer {
+  /** ms, from the clock; the entry was stored at expiresAt - ttl * 1000 */
   expiresAt: number;
   /** seconds: the entry's lifetime when stored (after clamps) */
   ttl: number;
@@ -49,8 +46,8 @@ export interface CacheStats {
 export const STALE_MAX_AGE_MS = 24 * 3600 * 1000;
 /** Seconds a SERVFAIL is remembered, to absorb retry storms. */
 export const SERVFAIL_TTL = 5;
-/** Approximate bytes an entry costs beyond its body (objects, typed array, key, LRU slots). */
-const ENTRY_OVERHEAD = 240;
+/** Approximate heap bytes an entry costs beyond its data (entry object, string headers, LRU slots). */
+const ENTRY_OVERHEAD = 160;
 
 export class PacketCache {
   readonly stats: CacheStats = {
@@ -66,7 +63,7 @@ export class PacketCache {
   private makeLru(maxBytes: number): LRUCache<string, CacheEntry> {
     return new LRUCache<string, CacheEntry>({
       maxSize: maxBytes,
-      sizeCalculation: (e, key) => e.body.length + e.ttlOffsets.byteLength + key.length * 2 + ENTRY_OVERHEAD,
+      sizeCalculation: (e, key) => e.data.length + key.length + ENTRY_OVERHEAD,
       dispose: (_v, _k, reason) => { if (reason === 'evict') this.stats.evictions++; },
     });
   }
@@ -138,9 +135,8 @@ export class PacketCache {
       ttl = 0;
       cacheable = false;
     }
-    const entry: CacheEntry = {
-      body, ttlOffsets: r.ttlOffsets, storedAt: now, expiresAt: now + ttl * 1000, ttl, hits: 0, prefetching: false, negative,
-    };
+    const { data, bodyLen } = packAnswer(body, r.ttlOffsets);
+    const entry: CacheEntry = { data, bodyLen, expiresAt: now + ttl * 1000, ttl, hits: 0, prefetching: false, negative };
     if (cacheable && ttl > 0) {
       this.lru.set(key, entry);
       this.servfails.delete(key);

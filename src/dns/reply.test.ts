@@ -2,7 +2,7 @@ import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { parseQuery } from './query.js';
-import { errorReply, renderReply } from './reply.js';
+import { errorReply, packAnswer, renderReply } from './reply.js';
 import { scanResponse } from './scan.js';
 
 function upstreamAnswer(name: string, ttl: number, count = 1): Buffer {
@@ -20,7 +20,7 @@ describe('renderReply', () => {
     expect(scanned.body.readUInt16BE(10)).toBe(0); // upstream OPT removed
     const query = makeQuery('WWW.Example.com', 'A', { id: 4242, edns: 1232 });
     const q = parseQuery(query);
-    const out = decode(renderReply(scanned.body, q, query, 1232, scanned.ttlOffsets, 7, -1, 0));
+    const out = decode(renderReply(packAnswer(scanned.body, scanned.ttlOffsets), q, query, 1232, 7, -1, 0));
     expect(out.id).toBe(4242);
     expect(out.questions![0].name).toBe('WWW.Example.com');
     expect(out.answers![0].ttl).toBe(293);
@@ -30,7 +30,7 @@ describe('renderReply', () => {
   it('leaves OPT out for a client that sent none, and never goes below TTL 0', () => {
     const scanned = scanResponse(upstreamAnswer('a.example', 5))!;
     const query = makeQuery('a.example');
-    const out = decode(renderReply(scanned.body, parseQuery(query), query, 512, scanned.ttlOffsets, 60, -1, 0));
+    const out = decode(renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 512, 60, -1, 0));
     expect(out.additionals ?? []).toHaveLength(0);
     expect(out.answers![0].ttl).toBe(0);
   });
@@ -38,7 +38,7 @@ describe('renderReply', () => {
   it('sets TC with only the question when the answer does not fit', () => {
     const scanned = scanResponse(upstreamAnswer('big.example', 300, 40))!;
     const query = makeQuery('big.example');
-    const raw = renderReply(scanned.body, parseQuery(query), query, 512, scanned.ttlOffsets, 0, -1, 0);
+    const raw = renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 512, 0, -1, 0);
     const out = decode(raw);
     expect(raw[2] & 0x02).toBe(0x02);
     expect(out.answers ?? []).toHaveLength(0);
@@ -48,7 +48,7 @@ describe('renderReply', () => {
   it('pads to a 468-byte block when asked and the transport pads', () => {
     const scanned = scanResponse(upstreamAnswer('p.example', 300))!;
     const query = makeQuery('p.example', 'A', { edns: 1232, padding: true });
-    const raw = renderReply(scanned.body, parseQuery(query), query, 65535, scanned.ttlOffsets, 0, -1, 468);
+    const raw = renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 65535, 0, -1, 468);
     expect(raw.length % 468).toBe(0);
     expect(decode(raw).answers![0].data).toBe('192.0.2.1');
   });

@@ -8,8 +8,21 @@ import { Buffer } from 'node:buffer';
 import { EDNS_UDP_SIZE, HEADER_SIZE, OPT_PADDING, RRType } from './constants.js';
 import type { ParsedQuery } from './query.js';
 
-/** Offsets of every TTL field in a body; the stored TTL values live in the body itself. */
-export type TtlOffsets = Uint16Array;
+/**
+ * A stored answer: the response body (a complete response without OPT) as a latin1 string,
+ * followed by two bytes per TTL field giving that field's offset in the body. One compact heap
+ * string per answer: no typed arrays, no external memory, and one copy to render.
+ */
+export interface PackedAnswer {
+  data: string;
+  bodyLen: number;
+}
+
+export function packAnswer(body: Buffer, ttlOffsets: ArrayLike<number> = []): PackedAnswer {
+  const tail = Buffer.allocUnsafe(ttlOffsets.length * 2);
+  for (let i = 0; i < ttlOffsets.length; i++) tail.writeUInt16BE(ttlOffsets[i], i * 2);
+  return { data: body.toString('latin1') + tail.toString('latin1'), bodyLen: body.length };
+}
 
 /** Padding block for encrypted transports (RFC 8467: responses to 468). 0 = no padding. */
 export type PadBlock = number;
@@ -43,41 +56,39 @@ function writeOpt(out: Buffer, at: number, q: ParsedQuery, optLen: number, extRc
  *   `fixedTtl` is >= 0, ignored and every TTL becomes `fixedTtl` (serve-stale uses 30).
  */
 export function renderReply(
-  body: Buffer, q: ParsedQuery, query: Uint8Array, maxSize: number,
-  ttlOffsets: TtlOffsets | null, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
+  a: PackedAnswer, q: ParsedQuery, query: Uint8Array, maxSize: number, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
 ): Buffer {
-  const optLen = optLength(q, body.length, padBlock);
-  const total = body.length + optLen;
-  if (total > maxSize) return truncatedReply(body, q, query, padBlock);
+  const { data, bodyLen } = a;
+  const optLen = optLength(q, bodyLen, padBlock);
+  const total = bodyLen + optLen;
+  if (total > maxSize) return truncatedReply(a, q, query, padBlock);
   const out = Buffer.allocUnsafe(total);
-  body.copy(out, 0, 0, body.length);
+  out.write(data, 0, bodyLen, 'latin1');
   out[0] = q.id >> 8;
   out[1] = q.id & 0xff;
-  out[2] = (body[2] & 0xfe) | (q.flags1 & 0x01);
+  out[2] = (out[2] & 0xfe) | (q.flags1 & 0x01);
   for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = query[i];
-  if (ttlOffsets !== null) {
-    for (let i = 0; i < ttlOffsets.length; i++) {
-      const at = ttlOffsets[i];
-      let v = fixedTtl >= 0 ? fixedTtl : body.readUInt32BE(at) - ttlAdjust;
-      if (v < 0) v = 0;
-      out.writeUInt32BE(v, at);
-    }
+  for (let p = bodyLen; p < data.length; p += 2) {
+    const at = (data.charCodeAt(p) << 8) | data.charCodeAt(p + 1);
+    let v = fixedTtl >= 0 ? fixedTtl : out.readUInt32BE(at) - ttlAdjust;
+    if (v < 0) v = 0;
+    out.writeUInt32BE(v, at);
   }
   if (optLen > 0) {
-    writeOpt(out, body.length, q, optLen, 0);
-    out.writeUInt16BE(((body[10] << 8) | body[11]) + 1, 10);
+    writeOpt(out, bodyLen, q, optLen, 0);
+    out.writeUInt16BE(((out[10] << 8) | out[11]) + 1, 10);
   }
   return out;
 }
 
 /** Header + question (+ OPT) with TC set: the client retries over TCP. */
-export function truncatedReply(body: Buffer, q: ParsedQuery, query: Uint8Array, padBlock: PadBlock): Buffer {
+export function truncatedReply(a: PackedAnswer, q: ParsedQuery, query: Uint8Array, padBlock: PadBlock): Buffer {
   const optLen = optLength(q, q.questionEnd, padBlock);
   const out = Buffer.allocUnsafe(q.questionEnd + optLen);
-  body.copy(out, 0, 0, q.questionEnd);
+  out.write(a.data, 0, q.questionEnd, 'latin1');
   out[0] = q.id >> 8;
   out[1] = q.id & 0xff;
-  out[2] = (body[2] & 0xfe) | (q.flags1 & 0x01) | 0x02;
+  out[2] = (out[2] & 0xfe) | (q.flags1 & 0x01) | 0x02;
   for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = query[i];
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
-import { errorReply, renderReply } from '../dns/reply.js';
+import { errorReply, packAnswer, renderReply } from '../dns/reply.js';
 import { scanResponse, questionKey } from '../dns/scan.js';
 import type { Clock } from '../clock.js';
 import type { CacheEntry, PacketCache } from '../cache/packet-cache.js';
@@ -29,7 +29,7 @@ export class LocalStage implements Stage {
     const body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query) : answerEmptyZone(r.zone, ctx.q, ctx.query);
     if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
     ctx.source = 'local';
-    return renderReply(body, ctx.q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+    return renderReply(packAnswer(body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
   }
 }
 
@@ -45,7 +45,7 @@ export class RulesStage implements Stage {
       const hinfo = hinfoRecord();
       const withAnswer = Buffer.concat([body, hinfo]);
       withAnswer.writeUInt16BE(1, 6);
-      return renderReply(withAnswer, q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+      return renderReply(packAnswer(withAnswer), q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
     }
     return undefined;
   }
@@ -80,13 +80,13 @@ export class CacheStage implements Stage {
     }
     this.cache.stats.hits++;
     entry.hits++;
-    const age = Math.floor((now - entry.storedAt) / 1000);
+    const age = entry.ttl - Math.ceil((entry.expiresAt - now) / 1000);
     if (this.cache.options.prefetch && !entry.prefetching && entry.hits >= 2 && (entry.expiresAt - now) < entry.ttl * 100) {
       entry.prefetching = true;
       this.prefetch(ctx, entry);
     }
     ctx.source = 'cache';
-    return renderReply(entry.body, ctx.q, ctx.query, ctx.maxSize, entry.ttlOffsets, age, -1, ctx.client.padBlock);
+    return renderReply(entry, ctx.q, ctx.query, ctx.maxSize, age, -1, ctx.client.padBlock);
   }
 }
 
@@ -122,7 +122,7 @@ export class ForwardStage implements Stage {
     return this.fetch(ctx).then(
       (entry) => {
         ctx.source = 'upstream';
-        return renderReply(entry.body, q, ctx.query, ctx.maxSize, entry.ttlOffsets, 0, -1, ctx.client.padBlock);
+        return renderReply(entry, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
       },
       (err: unknown) => this.failed(ctx, err),
     );
@@ -158,14 +158,14 @@ export class ForwardStage implements Stage {
     if (stale !== undefined) {
       this.cache.stats.staleServed++;
       ctx.source = 'stale';
-      return renderReply(stale.body, ctx.q, ctx.query, ctx.maxSize, stale.ttlOffsets, 0, STALE_TTL, ctx.client.padBlock);
+      return renderReply(stale, ctx.q, ctx.query, ctx.maxSize, 0, STALE_TTL, ctx.client.padBlock);
     }
     ctx.source = 'error';
     if (err !== undefined) this.cache.rememberServfail(ctx.q.key);
     const last = err instanceof AllUpstreamsFailed ? err.lastAnswer : undefined;
     if (last !== undefined) {
       const scanned = scanResponse(last);
-      if (scanned !== null) return renderReply(scanned.body, ctx.q, ctx.query, ctx.maxSize, null, 0, -1, ctx.client.padBlock);
+      if (scanned !== null) return renderReply(packAnswer(scanned.body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
     }
     return errorReply(ctx.query, ctx.q, Rcode.SERVFAIL, ctx.client.padBlock);
   }

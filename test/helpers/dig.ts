@@ -50,9 +50,11 @@ export function parseDig(raw: string): DigResult {
   };
 }
 
-/** `dig ARGS` with short retries so a dropped query fails fast. */
-export async function dig(args: string[], timeoutMs = 8000): Promise<DigResult> {
-  return parseDig(await run('dig', ['+tries=1', '+time=2', ...args], timeoutMs));
+/** `dig ARGS` with short retries so a dropped query fails fast; `netns` runs it inside one. */
+export async function dig(args: string[], timeoutMs = 8000, netns?: string): Promise<DigResult> {
+  const digArgs = ['+tries=1', '+time=2', ...args];
+  const raw = netns ? await run('ip', ['netns', 'exec', netns, 'dig', ...digArgs], timeoutMs) : await run('dig', digArgs, timeoutMs);
+  return parseDig(raw);
 }
 
 export async function kdig(args: string[], timeoutMs = 8000): Promise<DigResult> {

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
+// Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
+// core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const RUN = join(root, 'bench', 'run');
+const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' } } });
+const RUNS = Number(opt.runs);
+const SECONDS = Number(opt.seconds);
+const NAMES = 10_000;
+const started = [];
+
+function sh(cmd, args, o = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', ...o });
+}
+function have(cmd) {
+  try { sh('sh', ['-c', `command -v ${cmd}`]); return true; } catch { return false; }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function start(name, cmd, args) {
+  const child = spawn('taskset', ['-c', '1', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const p = { name, child, log: () => log };
+  started.push(p);
+  return p;
+}
+
+async function stopAll() {
+  for (const p of started) {
+    if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  }
+  await sleep(300);
+  for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+}
+process.on('SIGINT', () => { stopAll().then(() => process.exit(130)); });
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** `taskset` execs its command, so the child's PID is the server's. */
+function dnsperf(port, file, extra = []) {
+  const out = sh('taskset', ['-c', '0', 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, ...extra], { maxBuffer: 1 << 24 });
+  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1]);
+  const lat = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1]);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1]);
+  return { qps, latUs: lat * 1e6, lost, out };
+}
+
+async function waitUdp(port) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const out = sh('dig', ['@127.0.0.1', '-p', String(port), 'h00000.bench.test', '+tries=1', '+time=1']);
+      if (/status: NOERROR/.test(out)) return;
+    } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  for (const c of ['dnsperf', 'nsd', 'unbound', 'dnsmasq', 'taskset', 'dig']) {
+    if (!have(c)) throw new Error(`bench needs ${c}: apt-get install dnsperf nsd unbound dnsmasq-base bind9-dnsutils util-linux`);
+  }
+  rmSync(RUN, { recursive: true, force: true });
+  mkdirSync(RUN, { recursive: true });
+
+  // Upstream: NSD with 10,000 names and a wildcard for the 100,000-entry memory test.
+  const zone = ['$ORIGIN bench.test.', '$TTL 3600', '@ IN SOA ns hostmaster 1 3600 600 86400 3600', '@ IN NS ns', 'ns IN A 127.0.0.2', '*.miss IN A 192.0.2.2'];
+  for (let i = 0; i < NAMES; i++) zone.push(`h${String(i).padStart(5, '0')} IN A 192.0.2.1`);
+  writeFileSync(join(RUN, 'bench.test.zone'), zone.join('\n') + '\n');
+  writeFileSync(join(RUN, 'queries.txt'), Array.from({ length: NAMES }, (_, i) => `h${String(i).padStart(5, '0')}.bench.test A`).join('\n') + '\n');
+  writeFileSync(join(RUN, 'fill.txt'), Array.from({ length: 100_000 }, (_, i) => `m${i}.miss.bench.test A`).join('\n') + '\n');
+  const recipes = join(root, '..', 'shared', 'recipes', 'bench-peers');
+  const fromRecipe = (f, fallback) => { try { return readFileSync(join(recipes, f), 'utf8'); } catch { return fallback; } };
+  writeFileSync(join(RUN, 'nsd.conf'), fromRecipe('nsd.conf', '').replaceAll('@RUN@', RUN));
+  try { sh('ip', ['addr', 'add', '127.0.0.2/8', 'dev', 'lo'], { stdio: 'ignore' }); } catch { /* 127/8 is on lo already */ }
+  start('nsd', 'nsd', ['-d', '-c', join(RUN, 'nsd.conf')]);
+
+  writeFileSync(join(RUN, 'unbound.conf'), [
+    'server:', '  verbosity: 0', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""',
+    `  directory: "${RUN}"`, `  pidfile: "${RUN}/unbound.pid"`, '  do-ip6: no', '  interface: 127.0.0.1@53531', '  port: 53531',
+    '  access-control: 127.0.0.0/8 allow', '  do-not-query-localhost: no', '  module-config: "iterator"', '  local-zone: "test." nodefault',
+    '  qname-minimisation: no', '  prefetch: no', '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  num-queries-per-thread: 4096',
+    '  outgoing-range: 8192', 'remote-control:', '  control-enable: no', 'forward-zone:', '  name: "."', '  forward-addr: 127.0.0.2@5301',
+  ].join('\n') + '\n');
+  writeFileSync(join(RUN, 'dnsmasq.conf'), fromRecipe('dnsmasq.conf', 'port=53532\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\nserver=127.0.0.2#5301\ncache-size=20000\ndns-forward-max=1000\npid-file=@RUN@/dnsmasq.pid\nlog-facility=-\n').replaceAll('@RUN@', RUN));
+  writeFileSync(join(RUN, 'edgedns.yaml'), [
+    'listen:', '  - { address: 127.0.0.1, port: 53540 }', 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
+  ].join('\n'));
+
+  const servers = [
+    { name: 'node-echo', port: 53530, proc: () => start('node-echo', process.execPath, [join(root, 'bench', 'node-echo.mjs'), '53530']) },
+    { name: 'edgedns', port: 53540, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
+    { name: 'unbound', port: 53531, proc: () => start('unbound', 'unbound', ['-d', '-c', join(RUN, 'unbound.conf')]) },
+    { name: 'dnsmasq', port: 53532, proc: () => start('dnsmasq', 'dnsmasq', ['--keep-in-foreground', `--conf-file=${join(RUN, 'dnsmasq.conf')}`]) },
+  ].filter((s) => !opt.only || opt.only.split(',').includes(s.name));
+
+  await sleep(500);
+  const results = {};
+  for (const s of servers) {
+    s.p = s.proc();
+    await waitUdp(s.port);
+    dnsperf(s.port, join(RUN, 'queries.txt'), ['-n', '1', '-Q', '5000']); // warm the cache
+    s.runs = [];
+  }
+  for (let r = 0; r < RUNS; r++) {
+    for (const s of servers) { // interleaved, so drift in the machine hits everyone alike
+      const res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
+      s.runs.push(res);
+      console.log(`run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps, ${res.latUs.toFixed(0)} µs, lost ${res.lost}`);
+    }
+  }
+  for (const s of servers) {
+    const qps = s.runs.map((x) => x.qps);
+    results[s.name] = { median: median(qps), min: Math.min(...qps), max: Math.max(...qps), latUs: median(s.runs.map((x) => x.latUs)), rss: rssMb(s.p.child.pid) };
+  }
+  // Memory with 100,000 cached answers (edgedns only).
+  const edge = servers.find((s) => s.name === 'edgedns');
+  if (edge) {
+    dnsperf(edge.port, join(RUN, 'fill.txt'), ['-n', '1', '-Q', '20000', '-c', '10']);
+    await sleep(500);
+    results.edgedns.rss100k = rssMb(edge.p.child.pid);
+  }
+  await stopAll();
+  writeResults(results);
+}
+
+function writeResults(res) {
+  const ceiling = res['node-echo']?.median;
+  const unbound = res.unbound?.median;
+  const fmt = (n) => (n === undefined || Number.isNaN(n) ? '—' : `${(n / 1000).toFixed(1)}k`);
+  const pct = (a, b) => (a && b ? `${((a / b) * 100).toFixed(0)}%` : '—');
+  const cpu = sh('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).trim();
+  const rows = Object.entries(res).map(([name, r]) =>
+    `| ${name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.latUs.toFixed(0)} | ${r.rss.toFixed(0)} | ${pct(r.median, ceiling)} | ${pct(r.median, unbound)} |`);
+  const e = res.edgedns;
+  const text = `# Benchmark results
+
+Written by \`npm run bench\` (\`bench/run.mjs\`) on ${new Date().toISOString().slice(0, 10)}; ${cpu}, Node ${process.version}.
+UDP, cache-hit workload: ${NAMES.toLocaleString('en')} names warmed first, \`dnsperf -c 10 -l ${SECONDS}\` on core 0, each server on core 1,
+${RUNS} runs interleaved; median and min–max of queries per second.
+
+| server | qps (median) | qps (min–max) | avg latency µs | RSS MB | vs Node echo (ceiling) | vs Unbound |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+${e ? `edgedns RSS with 100,000 more answers cached: **${e.rss100k.toFixed(0)} MB** (target ≤ 120 MB).` : ''}
+
+Targets (issue: core): cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
+`;
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
+  console.log(text);
+}
+
+main().catch(async (e) => {
+  console.error(e);
+  await stopAll();
+  process.exit(1);
+});

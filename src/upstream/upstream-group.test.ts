@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DnsFixture } from '../../test/helpers/dns-fixture.js';
+import { makeQuery } from '../../test/helpers/packets.js';
+import { systemClock } from '../clock.js';
+import { parseUpstream } from '../config/validate.js';
+import type { UpstreamConfig } from '../config/types.js';
+import { makeTransport } from './make-transport.js';
+import { AllUpstreamsFailed, UpstreamGroup } from './upstream-group.js';
+
+describe('UpstreamGroup with real UDP peers on loopback', () => {
+  let fast: DnsFixture;
+  let slow: DnsFixture;
+  let silent: DnsFixture;
+  const answers: Record<string, [string, number]> = { 'a.example': ['192.0.2.1', 60] };
+  const cfg = (f: DnsFixture) => parseUpstream(f.url) as UpstreamConfig;
+
+  beforeAll(async () => {
+    [fast, slow, silent] = await Promise.all([
+      DnsFixture.start({ answers }), DnsFixture.start({ answers, delayMs: 40 }), DnsFixture.start({ silent: true }),
+    ]);
+  });
+  afterAll(async () => { await Promise.all([fast.close(), slow.close(), silent.close()]); });
+
+  it('round-robin spreads queries over every upstream', async () => {
+    const g = new UpstreamGroup([cfg(fast), cfg(slow)], 'round-robin', 500, (u) => makeTransport(u), systemClock);
+    const f0 = fast.seen.length;
+    const s0 = slow.seen.length;
+    for (let i = 0; i < 6; i++) await g.resolve(makeQuery('a.example'));
+    expect(fast.seen.length - f0).toBe(3);
+    expect(slow.seen.length - s0).toBe(3);
+    g.close();
+  });
+
+  it('fastest prefers the lower RTT but still explores', async () => {
+    const g = new UpstreamGroup([cfg(slow), cfg(fast)], 'fastest', 500, (u) => makeTransport(u), systemClock);
+    const f0 = fast.seen.length;
+    const s0 = slow.seen.length;
+    for (let i = 0; i < 60; i++) await g.resolve(makeQuery('a.example'));
+    const toFast = fast.seen.length - f0;
+    const toSlow = slow.seen.length - s0;
+    expect(toFast).toBeGreaterThan(45);
+    expect(toSlow).toBeGreaterThan(0);
+    const stats = g.stats();
+    expect(stats.find((s) => s.url === fast.url)!.rtt!).toBeLessThan(stats.find((s) => s.url === slow.url)!.rtt!);
+    g.close();
+  });
+
+  it('ordered marks a silent upstream down after repeated timeouts and asks it last', async () => {
+    const g = new UpstreamGroup([cfg(silent), cfg(fast)], 'ordered', 100, (u) => makeTransport(u), systemClock);
+    for (let i = 0; i < 3; i++) await g.resolve(makeQuery('a.example'));
+    expect(g.stats()[0]).toMatchObject({ state: 'down', errors: 3 });
+    const before = silent.seen.length;
+    await g.resolve(makeQuery('a.example'));
+    expect(silent.seen.length).toBe(before); // the healthy one answered first
+    g.close();
+  });
+
+  it('rejects with AllUpstreamsFailed when none answers', async () => {
+    const g = new UpstreamGroup([cfg(silent)], 'ordered', 100, (u) => makeTransport(u), systemClock);
+    await expect(g.resolve(makeQuery('a.example'))).rejects.toBeInstanceOf(AllUpstreamsFailed);
+    g.close();
+  });
+});

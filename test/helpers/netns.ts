@@ -1,0 +1,25 @@
+/** Network namespaces a test creates and removes itself; names are unique per run. */
+import { execFileSync } from 'node:child_process';
+
+export function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8' });
+}
+
+export class Netns {
+  readonly name = `edns-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+
+  constructor() {
+    ip('netns', 'add', this.name);
+    ip('-n', this.name, 'link', 'set', 'lo', 'up');
+  }
+
+  ip(...args: string[]): string {
+    return ip('-n', this.name, ...args);
+  }
+
+  remove(): void {
+    try {
+      ip('netns', 'del', this.name);
+    } catch { /* already gone */ }
+  }
+}
