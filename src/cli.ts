@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadConfig } from './config/load.js';
+import { certInit, trustInstructions } from './cert/cert-init.js';
 import { createLogger } from './log.js';
 import { EdgeServer } from './server.js';
 
@@ -11,10 +12,12 @@ const HELP = `edgedns — the DNS server of an edge gateway
 Usage:
   edgedns serve [-c FILE]        run the server (no -c: the embedded default config)
   edgedns check -c FILE          validate a config file; errors as FILE:LINE:COL key.path: message
+  edgedns cert init [--dir certs] [--name NAME]... [--ip ADDR]...
+                                 make a local CA and a server certificate for DoT/DoH
   edgedns --help | --version
 
 Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
-Not in this build yet: show, cache flush, reload, cert, uplinks, wg, queueing (see README).
+Not in this build yet: show, cache flush, reload, uplinks, wg, queueing (see README).
 `;
 
 function version(): string {
@@ -34,7 +37,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
   let args;
   try {
-    args = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    args = parseArgs({
+      args: rest,
+      options: {
+        config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' },
+        dir: { type: 'string' }, name: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true },
+      },
+      allowPositionals: true,
+    });
   } catch (e) {
     process.stderr.write(`edgedns ${command}: ${(e as Error).message}\n`);
     return 2;
@@ -46,9 +56,21 @@ export async function main(argv: string[]): Promise<number | undefined> {
   switch (command) {
     case 'check': return check(args.values.config);
     case 'serve': return serve(args.values.config);
-    default:
-      process.stderr.write(`edgedns: unknown or not yet available command "${command}"\n\n${HELP}`);
-      return 2;
+    case 'cert':
+      if (args.positionals[0] !== 'init') break;
+      return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
+  }
+  process.stderr.write(`edgedns: unknown or not yet available command "${[command, ...args.positionals].join(' ')}"\n\n${HELP}`);
+  return 2;
+}
+
+function certCommand(dir: string, names: string[], ips: string[]): number {
+  try {
+    process.stdout.write(trustInstructions(certInit({ dir, names, ips })));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`edgedns cert init: ${(e as Error).message}\n`);
+    return 1;
   }
 }
 

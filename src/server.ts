@@ -9,6 +9,7 @@ import type { Config } from './config/types.js';
 import { Acl } from './listen/acl.js';
 import { ListenerSet, basicFactory, type ListenerFactory } from './listen/listener-set.js';
 import { Resolver } from './resolve/resolver.js';
+import { TlsMaterial } from './listen/tls-material.js';
 
 export interface ServerOptions {
   configPath?: string;
@@ -19,6 +20,7 @@ export interface ServerOptions {
 
 export class EdgeServer {
   private acl: Acl;
+  private tls: TlsMaterial | undefined;
   private readonly listeners: ListenerSet;
   private errorsLogged = 0;
 
@@ -28,11 +30,16 @@ export class EdgeServer {
     private readonly opts: ServerOptions,
   ) {
     this.acl = new Acl(config.acl);
+    if (config.tls) {
+      this.tls = new TlsMaterial(config.tls.cert, config.tls.key, opts.log);
+      this.tls.watch();
+    }
     this.listeners = new ListenerSet({
       handler: resolver,
       acl: () => this.acl,
       onError: (err, where) => this.onListenerError(err, where),
       limits: () => ({ idleMs: this.config.limits.tcpIdleMs, maxConnections: this.config.limits.tcpConnections }),
+      tls: () => this.tls,
     }, opts.log, opts.factory ?? basicFactory);
   }
 
@@ -72,6 +79,20 @@ export class EdgeServer {
       this.opts.log.error({ err: (error as Error).message }, 'reload failed; the running config stays');
       return { ok: false, error: error as Error };
     }
+    if (next.tls) {
+      // The certificate is re-read on every reload; one that does not load fails the reload.
+      if (!this.tls) {
+        try {
+          this.tls = new TlsMaterial(next.tls.cert, next.tls.key, this.opts.log);
+          this.tls.watch();
+        } catch (error) {
+          this.opts.log.error({ err: (error as Error).message }, 'reload failed; the running config stays');
+          return { ok: false, error: error as Error };
+        }
+      } else if (!this.tls.reload(next.tls.cert, next.tls.key)) {
+        return { ok: false, error: new Error('TLS certificate or key did not load') };
+      }
+    }
     this.config = next;
     this.acl = new Acl(next.acl);
     this.resolver.apply(next);
@@ -88,5 +109,6 @@ export class EdgeServer {
   async stop(): Promise<void> {
     await this.listeners.close();
     this.resolver.close();
+    this.tls?.close();
   }
 }

@@ -19,6 +19,8 @@ export const RRType = {
 
 export const CLASS_IN = 1;
 export const OPT_PADDING = 12;
+/** RFC 8467: pad responses on encrypted transports to a multiple of this. */
+export const RESPONSE_PAD_BLOCK = 468;
 
 /** What we advertise and the most we send over UDP (DNS flag day 2020). */
 export const EDNS_UDP_SIZE = 1232;

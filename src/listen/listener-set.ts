@@ -9,8 +9,9 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ListenConfig, Protocol } from '../config/types.js';
 import type { Listener, ListenerDeps } from './query-handler.js';
-import { TcpListener } from './tcp-listener.js';
+import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { DohListener } from './doh-listener.js';
 
 export interface ListenSpec {
   id: string;
@@ -25,8 +26,9 @@ export type ListenerFactory = (spec: ListenSpec, deps: ListenerDeps) => Listener
 export const basicFactory: ListenerFactory = (spec, deps) => {
   switch (spec.protocol) {
     case 'udp': return new UdpListener(spec.address, spec.port, deps);
-    case 'tcp': return new TcpListener(spec.address, spec.port, deps);
-    default: return null;
+    case 'tcp': return new StreamListener('tcp', spec.address, spec.port, deps);
+    case 'dot': return new StreamListener('dot', spec.address, spec.port, deps);
+    case 'doh': return new DohListener(spec.address, spec.port, spec.entry.dohPath, deps);
   }
 };
 

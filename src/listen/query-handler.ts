@@ -2,6 +2,7 @@
 import type { Buffer } from 'node:buffer';
 import type { ClientInfo, Reply } from '../resolve/query-context.js';
 import type { Acl } from './acl.js';
+import type { TlsMaterial } from './tls-material.js';
 
 export interface QueryHandler {
   handle(query: Buffer, client: ClientInfo): Reply;
@@ -16,6 +17,8 @@ export interface ListenerDeps {
   onError: (err: Error, where: string) => void;
   /** Stream limits, read per connection so a reload applies to new connections. */
   limits: () => StreamLimits;
+  /** The certificate for DoT/DoH listeners, when `tls` is configured. */
+  tls?: () => TlsMaterial | undefined;
 }
 
 export interface StreamLimits {

@@ -9,6 +9,7 @@ import { Buffer } from 'node:buffer';
 import { isIPv6 } from 'node:net';
 import tls from 'node:tls';
 import type { Client } from 'undici';
+import { QUERY_PAD_BLOCK, withQueryOptions } from '../dns/edns-options.js';
 import { responseMatches, UpstreamError, type SourceAddress, type Transport } from './transport.js';
 
 export interface HttpsOptions {
@@ -40,6 +41,7 @@ export class HttpsTransport implements Transport {
       allowH2: true,
       pipelining: 100,
       keepAliveTimeout: 30_000,
+      connectTimeout: 5000,
       connect: {
         servername: this.opts.tlsName ?? host,
         ca: this.opts.ca ? [...tls.rootCertificates, this.opts.ca.toString()] : undefined,
@@ -55,21 +57,32 @@ export class HttpsTransport implements Transport {
   }
 
   async query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
-    const out = Buffer.from(wire);
+    const out = withQueryOptions(Buffer.from(wire), { padBlock: QUERY_PAD_BLOCK });
     out.writeUInt16BE(0, 0);
     let res;
+    let timer: NodeJS.Timeout | undefined;
     try {
       const client = await this.getClient();
-      res = await client.request({
+      // Our own timer bounds the whole exchange: undici's abort signal does not interrupt a
+      // connect in progress, so on expiry the client (and its connection) is replaced.
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.replaceClient();
+          reject(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { name: 'TimeoutError' }));
+        }, timeoutMs);
+      });
+      res = await Promise.race([client.request({
         method: 'POST', path: this.opts.path, body: out,
         headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message' },
-        headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
-      });
+        headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      }), expired]);
     } catch (err) {
       const code = (err as { code?: string }).code;
       const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || (err as Error).name === 'TimeoutError';
       if (timeout) this.replaceClient(); // a connection that stops answering is replaced
       throw new UpstreamError(timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_NETWORK', `https://${this.opts.host}${this.opts.path}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
     const body = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode !== 200) throw new UpstreamError('UPSTREAM_HTTP', `https://${this.opts.host}${this.opts.path}: HTTP ${res.statusCode}`);

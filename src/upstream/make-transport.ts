@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { UpstreamConfig } from '../config/types.js';
 import { HttpsTransport } from './https-transport.js';
-import { StreamTransport } from './stream-transport.js';
+import { StreamPool, StreamTransport } from './stream-transport.js';
 import type { SourceAddress, Transport } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
 
@@ -15,7 +15,7 @@ export function makeTransport(u: UpstreamConfig, source: SourceAddress = {}): Tr
       return new StreamTransport('tcp', { host: u.host, port: u.port, source });
     case 'tls': {
       const host = u.bootstrap[0] ?? u.host;
-      return new StreamTransport('tls', { host, port: u.port, tlsName: u.tlsName ?? u.host, ca, source, idleMs: 30_000 });
+      return new StreamPool('tls', { host, port: u.port, tlsName: u.tlsName ?? u.host, ca, source, idleMs: 30_000 });
     }
     case 'https':
       return new HttpsTransport({ host: u.host, port: u.port, path: u.path, tlsName: u.tlsName, ca, bootstrap: u.bootstrap, source });

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { Buffer } from 'node:buffer';
 import type { UpstreamProtocol } from '../config/types.js';
 import { FrameReader, frame } from '../dns/framing.js';
+import { QUERY_PAD_BLOCK, withQueryOptions } from '../dns/edns-options.js';
 import { randomId, responseMatches, UpstreamError, type SourceAddress, type Transport } from './transport.js';
 
 interface Pending {
@@ -34,7 +35,9 @@ export interface StreamOptions {
 export class StreamTransport implements Transport {
   private sock: net.Socket | null = null;
   private connecting: Promise<net.Socket> | null = null;
-  private readonly pending = new Map<number, Pending>();
+  /** the socket being set up (TCP connect and TLS handshake), so a timeout or close can kill it */
+  private connectingSock: net.Socket | null = null;
+  readonly pending = new Map<number, Pending>();
   private idleTimer: NodeJS.Timeout | null = null;
   private tlsSession: Buffer | undefined;
   private closed = false;
@@ -57,11 +60,13 @@ export class StreamTransport implements Transport {
           ALPNProtocols: ['dot'], session: this.tlsSession,
         } as tls.ConnectionOptions) // localAddress reaches net.connect; the typings omit it
         : net.connect({ host, port, localAddress: source?.localAddress });
+      this.connectingSock = sock;
       const ready = this.protocol === 'tls' ? 'secureConnect' : 'connect';
       const reader = new FrameReader();
       sock.setNoDelay(true);
       sock.once(ready, () => {
         this.connecting = null;
+        this.connectingSock = null;
         this.sock = sock;
         resolve(sock);
       });
@@ -73,6 +78,7 @@ export class StreamTransport implements Transport {
       const fail = (err: Error) => {
         if (this.connecting && this.sock !== sock) {
           this.connecting = null;
+          this.connectingSock = null;
           reject(new UpstreamError('UPSTREAM_NETWORK', `${this.label()}: ${err.message}`, { cause: err }));
         }
       };
@@ -113,26 +119,40 @@ export class StreamTransport implements Transport {
     this.idleTimer.unref();
   }
 
-  async query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
-    if (this.closed) throw new UpstreamError('UPSTREAM_CLOSED', `${this.label()} is closed`);
-    const sock = await this.connect();
-    const out = Buffer.from(wire);
-    let id = randomId();
-    while (this.pending.has(id)) id = randomId();
-    out.writeUInt16BE(id, 0);
+  /** The timeout covers the whole exchange: connecting, the TLS handshake and the answer. */
+  query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new UpstreamError('UPSTREAM_CLOSED', `${this.label()} is closed`));
+    // Over TLS: ask to keep the connection open (RFC 7828) and pad to 128 bytes (RFC 8467).
+    const out = this.protocol === 'tls' ? withQueryOptions(Buffer.from(wire), { keepalive: true, padBlock: QUERY_PAD_BLOCK }) : Buffer.from(wire);
     return new Promise<Buffer>((resolve, reject) => {
+      let id = -1;
+      let sent: net.Socket | null = null;
+      let timedOut = false;
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        // An outstanding query timing out means the connection may be dead: replace it.
-        if (this.sock === sock) {
+        timedOut = true;
+        if (id >= 0) this.pending.delete(id);
+        // A query timing out means the connection (or its set-up) may be dead: replace it.
+        if (sent !== null && this.sock === sent) {
           this.sock = null;
-          sock.destroy();
+          sent.destroy();
+        } else if (sent === null) {
+          this.connectingSock?.destroy();
         }
         reject(new UpstreamError('UPSTREAM_TIMEOUT', `${this.label()} did not answer in ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { wire: out, sock, resolve, reject, timer });
-      if (this.idleTimer) clearTimeout(this.idleTimer);
-      sock.write(frame(out));
+      this.connect().then((sock) => {
+        if (timedOut) return;
+        id = randomId();
+        while (this.pending.has(id)) id = randomId();
+        out.writeUInt16BE(id, 0);
+        sent = sock;
+        this.pending.set(id, { wire: out, sock, resolve, reject, timer });
+        if (this.idleTimer) clearTimeout(this.idleTimer);
+        sock.write(frame(out));
+      }, (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
   }
 
@@ -140,11 +160,34 @@ export class StreamTransport implements Transport {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.sock?.destroy();
+    this.connectingSock?.destroy();
     this.sock = null;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new UpstreamError('UPSTREAM_CLOSED', `${this.label()} closed`));
     }
     this.pending.clear();
+  }
+}
+
+/**
+ * A small pool of stream connections to one upstream (DoT): each query goes to the connection
+ * with the fewest queries outstanding, so one slow answer does not hold up the rest.
+ */
+export class StreamPool implements Transport {
+  private readonly members: StreamTransport[];
+
+  constructor(readonly protocol: Extract<UpstreamProtocol, 'tcp' | 'tls'>, opts: StreamOptions, size = 2) {
+    this.members = Array.from({ length: size }, () => new StreamTransport(protocol, opts));
+  }
+
+  query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
+    let best = this.members[0];
+    for (const m of this.members) if (m.pending.size < best.pending.size) best = m;
+    return best.query(wire, timeoutMs);
+  }
+
+  close(): void {
+    for (const m of this.members) m.close();
   }
 }

@@ -13,19 +13,32 @@ export interface UnboundOptions {
   zones?: string[];
   /** extra lines for the server: section */
   extra?: string[];
+  /** serve DoT (tls-port) and DoH (https-port) too, with this certificate */
+  tls?: { cert: string; key: string };
+  /** reuse these ports (a restart) instead of picking free ones */
+  ports?: { port: number; tls: number; https: number };
 }
 
 export class Unbound {
+  tlsPort = 0;
+  httpsPort = 0;
   private constructor(readonly child: ChildProcess, readonly port: number, readonly dir: string, readonly log: string[]) {}
 
   static async start(opts: UnboundOptions): Promise<Unbound> {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
-    const port = await freePort();
+    const port = opts.ports?.port ?? await freePort();
+    const tlsPort = opts.tls ? opts.ports?.tls ?? await freePort() : 0;
+    const httpsPort = opts.tls ? opts.ports?.https ?? await freePort() : 0;
+    const tlsLines = opts.tls ? [
+      `  interface: 127.0.0.1@${tlsPort}`, `  interface: 127.0.0.1@${httpsPort}`, `  tls-port: ${tlsPort}`, `  https-port: ${httpsPort}`,
+      '  http-endpoint: "/dns-query"', `  tls-service-key: "${opts.tls.key}"`, `  tls-service-pem: "${opts.tls.cert}"`, '  incoming-num-tcp: 100',
+    ] : [];
     const conf = [
       'server:',
       '  verbosity: 1', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
       '  username: ""', '  chroot: ""', `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`,
       '  do-ip6: no', `  interface: 127.0.0.1@${port}`, `  port: ${port}`,
+      ...tlsLines,
       '  access-control: 127.0.0.0/8 allow', '  module-config: "iterator"', '  do-not-query-localhost: no',
       '  local-zone: "test." nodefault', '  qname-minimisation: no',
       ...(opts.zones ?? []).map((z) => `  local-zone: "${z}" static`),
@@ -38,6 +51,8 @@ export class Unbound {
     const child = spawn('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => log.push(d));
     const u = new Unbound(child, port, dir, log);
+    u.tlsPort = tlsPort;
+    u.httpsPort = httpsPort;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`unbound exited: ${log.join('')}`);
