@@ -11,7 +11,11 @@ import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' } } });
+const { values: opt } = parseArgs({ options: {
+  runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
+  suites: { type: 'string', default: 'udp,dot,doh' },
+} });
+const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
 const SECONDS = Number(opt.seconds);
 const NAMES = 10_000;
@@ -69,6 +73,15 @@ async function waitUdp(port) {
   throw new Error(`nothing answers on port ${port}`);
 }
 
+/** DoH load with h2load (dnsperf 2.10's DoH mode loses queries above one client, two in flight). */
+function h2load(url) {
+  const out = sh('taskset', ['-c', '0', 'h2load', '-D', String(SECONDS), '-c', '10', '-m', '10', '-t', '1', url], { maxBuffer: 1 << 24 });
+  const qps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]);
+  const ok = Number(/(\d+) succeeded/.exec(out)?.[1]);
+  const done = Number(/(\d+) done/.exec(out)?.[1]);
+  return { qps: done > 0 && ok < done ? qps * (ok / done) : qps, lost: done - ok, out };
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -97,19 +110,25 @@ async function main() {
     'server:', '  verbosity: 0', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""',
     `  directory: "${RUN}"`, `  pidfile: "${RUN}/unbound.pid"`, '  do-ip6: no', '  interface: 127.0.0.1@53531', '  port: 53531',
     '  access-control: 127.0.0.0/8 allow', '  do-not-query-localhost: no', '  module-config: "iterator"', '  local-zone: "test." nodefault',
+    '  interface: 127.0.0.1@53541', '  interface: 127.0.0.1@53551', '  tls-port: 53541', '  https-port: 53551', '  http-endpoint: "/dns-query"',
+    `  tls-service-key: "${RUN}/server.key"`, `  tls-service-pem: "${RUN}/server.pem"`, '  incoming-num-tcp: 100',
     '  qname-minimisation: no', '  prefetch: no', '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  num-queries-per-thread: 4096',
     '  outgoing-range: 8192', 'remote-control:', '  control-enable: no', 'forward-zone:', '  name: "."', '  forward-addr: 127.0.0.2@5301',
   ].join('\n') + '\n');
   writeFileSync(join(RUN, 'dnsmasq.conf'), fromRecipe('dnsmasq.conf', 'port=53532\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\nserver=127.0.0.2#5301\ncache-size=20000\ndns-forward-max=1000\npid-file=@RUN@/dnsmasq.pid\nlog-facility=-\n').replaceAll('@RUN@', RUN));
+  sh(process.execPath, [join(root, 'bin', 'edgedns.js'), 'cert', 'init', '--dir', RUN, '--name', 'localhost', '--ip', '127.0.0.1']);
+  writeFileSync(join(RUN, 'dnsdist.conf'), fromRecipe('dnsdist.conf', '').replaceAll('@RUN@', RUN).replaceAll('cert.pem', 'server.pem').replaceAll('key.pem', 'server.key'));
   writeFileSync(join(RUN, 'edgedns.yaml'), [
-    'listen:', '  - { address: 127.0.0.1, port: 53540 }', 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
+    'listen:', '  - { address: 127.0.0.1, port: 53540, protocols: [udp, tcp, dot, doh], dot-port: 53545, doh-port: 53555 }',
+    `tls: { cert: ${RUN}/server.pem, key: ${RUN}/server.key }`, 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
   ].join('\n'));
 
   const servers = [
     { name: 'node-echo', port: 53530, proc: () => start('node-echo', process.execPath, [join(root, 'bench', 'node-echo.mjs'), '53530']) },
-    { name: 'edgedns', port: 53540, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
-    { name: 'unbound', port: 53531, proc: () => start('unbound', 'unbound', ['-d', '-c', join(RUN, 'unbound.conf')]) },
+    { name: 'edgedns', port: 53540, dot: 53545, doh: 53555, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
+    { name: 'unbound', port: 53531, dot: 53541, doh: 53551, proc: () => start('unbound', 'unbound', ['-d', '-c', join(RUN, 'unbound.conf')]) },
     { name: 'dnsmasq', port: 53532, proc: () => start('dnsmasq', 'dnsmasq', ['--keep-in-foreground', `--conf-file=${join(RUN, 'dnsmasq.conf')}`]) },
+    { name: 'dnsdist', port: 53533, dot: 53543, doh: 53553, proc: () => start('dnsdist', 'dnsdist', ['--supervised', '--disable-syslog', '-C', join(RUN, 'dnsdist.conf')]) },
   ].filter((s) => !opt.only || opt.only.split(',').includes(s.name));
 
   await sleep(500);
@@ -120,50 +139,77 @@ async function main() {
     dnsperf(s.port, join(RUN, 'queries.txt'), ['-n', '1', '-Q', '5000']); // warm the cache
     s.runs = [];
   }
-  for (let r = 0; r < RUNS; r++) {
-    for (const s of servers) { // interleaved, so drift in the machine hits everyone alike
-      const res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
-      s.runs.push(res);
-      console.log(`run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps, ${res.latUs.toFixed(0)} µs, lost ${res.lost}`);
+  const dohQuery = '0000010000010000000000000668303030303005626' + '56e63680474657374000001' + '0001';
+  const b64 = Buffer.from(dohQuery, 'hex').toString('base64url');
+  for (const suite of SUITES) {
+    const members = servers.filter((s) => suite === 'udp' || s[suite]);
+    for (const s of members) s[`${suite}Runs`] = [];
+    for (let r = 0; r < RUNS; r++) {
+      for (const s of members) { // interleaved, so drift in the machine hits everyone alike
+        let res;
+        if (suite === 'udp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
+        else if (suite === 'dot') res = dnsperf(s.dot, join(RUN, 'queries.txt'), ['-m', 'dot', '-l', String(SECONDS), '-c', '10']);
+        else res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`);
+        s[`${suite}Runs`].push(res);
+        console.log(`${suite} run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps${res.latUs ? `, ${res.latUs.toFixed(0)} µs` : ''}${res.lost !== undefined ? `, lost ${res.lost}` : ''}`);
+      }
     }
-  }
-  for (const s of servers) {
-    const qps = s.runs.map((x) => x.qps);
-    results[s.name] = { median: median(qps), min: Math.min(...qps), max: Math.max(...qps), latUs: median(s.runs.map((x) => x.latUs)), rss: rssMb(s.p.child.pid) };
+    results[suite] = {};
+    for (const s of members) {
+      const qps = s[`${suite}Runs`].map((x) => x.qps);
+      results[suite][s.name] = { median: median(qps), min: Math.min(...qps), max: Math.max(...qps), latUs: median(s[`${suite}Runs`].map((x) => x.latUs ?? NaN)), rss: rssMb(s.p.child.pid) };
+    }
   }
   // Memory with 100,000 cached answers (edgedns only).
   const edge = servers.find((s) => s.name === 'edgedns');
   if (edge) {
     dnsperf(edge.port, join(RUN, 'fill.txt'), ['-n', '1', '-Q', '20000', '-c', '10']);
     await sleep(500);
-    results.edgedns.rss100k = rssMb(edge.p.child.pid);
+    results.rss100k = rssMb(edge.p.child.pid);
   }
   await stopAll();
   writeResults(results);
 }
 
 function writeResults(res) {
-  const ceiling = res['node-echo']?.median;
-  const unbound = res.unbound?.median;
   const fmt = (n) => (n === undefined || Number.isNaN(n) ? '—' : `${(n / 1000).toFixed(1)}k`);
   const pct = (a, b) => (a && b ? `${((a / b) * 100).toFixed(0)}%` : '—');
   const cpu = sh('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).trim();
-  const rows = Object.entries(res).map(([name, r]) =>
-    `| ${name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.latUs.toFixed(0)} | ${r.rss.toFixed(0)} | ${pct(r.median, ceiling)} | ${pct(r.median, unbound)} |`);
-  const e = res.edgedns;
+  const table = (suite, withCeiling) => {
+    const r = res[suite];
+    if (!r) return '';
+    const ceiling = r['node-echo']?.median;
+    const unbound = r.unbound?.median;
+    const head = withCeiling
+      ? '| server | qps (median) | qps (min–max) | avg latency µs | RSS MB | vs Node echo (ceiling) | vs Unbound |\n| --- | --- | --- | --- | --- | --- | --- |'
+      : '| server | qps (median) | qps (min–max) | RSS MB | vs Unbound |\n| --- | --- | --- | --- | --- |';
+    const rows = Object.entries(r).map(([name, x]) => withCeiling
+      ? `| ${name} | ${fmt(x.median)} | ${fmt(x.min)}–${fmt(x.max)} | ${Number.isNaN(x.latUs) ? '—' : x.latUs.toFixed(0)} | ${x.rss.toFixed(0)} | ${pct(x.median, ceiling)} | ${pct(x.median, unbound)} |`
+      : `| ${name} | ${fmt(x.median)} | ${fmt(x.min)}–${fmt(x.max)} | ${x.rss.toFixed(0)} | ${pct(x.median, unbound)} |`);
+    return `${head}\n${rows.join('\n')}\n`;
+  };
+  const e = res.udp?.edgedns;
+  const ceiling = res.udp?.['node-echo']?.median;
   const text = `# Benchmark results
 
 Written by \`npm run bench\` (\`bench/run.mjs\`) on ${new Date().toISOString().slice(0, 10)}; ${cpu}, Node ${process.version}.
-UDP, cache-hit workload: ${NAMES.toLocaleString('en')} names warmed first, \`dnsperf -c 10 -l ${SECONDS}\` on core 0, each server on core 1,
-${RUNS} runs interleaved; median and min–max of queries per second.
+Cache-hit workload: ${NAMES.toLocaleString('en')} names warmed first; load on core 0, each server on core 1; ${RUNS} runs of
+${SECONDS} s, interleaved across servers; median and min–max of queries per second.
 
-| server | qps (median) | qps (min–max) | avg latency µs | RSS MB | vs Node echo (ceiling) | vs Unbound |
-| --- | --- | --- | --- | --- | --- | --- |
-${rows.join('\n')}
+## UDP (\`dnsperf -c 10\`)
 
-${e ? `edgedns RSS with 100,000 more answers cached: **${e.rss100k.toFixed(0)} MB** (target ≤ 120 MB).` : ''}
+${table('udp', true)}
+${res.rss100k ? `edgedns RSS with 100,000 more answers cached: **${res.rss100k.toFixed(0)} MB** (target ≤ 120 MB).\n` : ''}
+Target: cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
 
-Targets (issue: core): cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
+## DoT (\`dnsperf -m dot -c 10\`)
+
+${table('dot', false)}
+## DoH (\`h2load -c 10 -m 10\`, one cached question, HTTP/2 GET)
+
+${table('doh', false)}
+Targets: edgedns DoT and DoH cache-hit throughput ≥ Unbound's in the same run —
+DoT ${pct(res.dot?.edgedns?.median, res.dot?.unbound?.median)}, DoH ${pct(res.doh?.edgedns?.median, res.doh?.unbound?.median)} of Unbound.
 `;
   writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
   console.log(text);

@@ -57,10 +57,10 @@ export class Resolver {
 
   private build(config: Config): Pipeline {
     const mk = (u: Parameters<typeof makeTransport>[0]) => makeTransport(u);
-    const defaultGroup = new UpstreamGroup(config.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock);
+    const defaultGroup = new UpstreamGroup(config.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock, this.log);
     const forwards = config.forward.map((f) => ({
       domain: f.domain,
-      group: new UpstreamGroup(f.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock),
+      group: new UpstreamGroup(f.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock, this.log),
     }));
     const zone = new LocalZone(config.zone);
     const forward = new ForwardStage(this.cache, () => defaultGroup);

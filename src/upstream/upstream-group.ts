@@ -7,6 +7,7 @@
 import type { Buffer } from 'node:buffer';
 import type { UpstreamConfig, UpstreamStrategy } from '../config/types.js';
 import type { Clock } from '../clock.js';
+import type { Logger } from 'pino';
 import { Rcode } from '../dns/constants.js';
 import { UpstreamError, type Transport } from './transport.js';
 
@@ -54,6 +55,7 @@ export class UpstreamGroup {
     private readonly timeoutMs: number,
     makeTransport: (u: UpstreamConfig) => Transport,
     private readonly clock: Clock,
+    private readonly log?: Logger,
   ) {
     this.members = upstreams.map((cfg) => ({
       cfg,
@@ -108,6 +110,7 @@ export class UpstreamGroup {
   private onSuccess(m: Member, rtt: number): void {
     m.failuresInRow = 0;
     m.downUntil = 0;
+    if (m.stats.state === 'down') this.log?.info({ upstream: this.describe(m) }, 'upstream up');
     m.stats.state = 'up';
     m.stats.rtt = m.stats.rtt === null ? rtt : m.stats.rtt * 0.8 + rtt * 0.2;
   }
@@ -119,8 +122,14 @@ export class UpstreamGroup {
     if (m.failuresInRow >= FAILS_TO_DOWN) {
       const backoff = Math.min(30_000, 1000 * 2 ** (m.failuresInRow - FAILS_TO_DOWN));
       m.downUntil = this.clock.now() + backoff;
+      if (m.stats.state === 'up') this.log?.warn({ upstream: this.describe(m), backoffMs: backoff }, 'upstream down');
       m.stats.state = 'down';
     }
+  }
+
+  private describe(m: Member) {
+    const { name, url, protocol, rtt, queries, errors, lastError } = m.stats;
+    return { name, url, protocol, rtt: rtt === null ? null : Math.round(rtt * 10) / 10, queries, errors, lastError };
   }
 
   stats(): UpstreamStats[] {

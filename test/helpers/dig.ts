@@ -60,7 +60,7 @@ export async function dig(args: string[], timeoutMs = 8000, netns?: string): Pro
 export async function kdig(args: string[], timeoutMs = 8000): Promise<DigResult> {
   const raw = await run('kdig', ['+retry=0', '+time=2', ...args], timeoutMs);
   // kdig prints ";; ->>HEADER<<- opcode: QUERY; status: NOERROR; id: 1" and ";; Flags: qr rd"
-  const status = /status: (\w+)/.exec(raw)?.[1] ?? '';
+  const status = /->>HEADER<<-.*?status: (\w+)/.exec(raw)?.[1] ?? '';
   const flags = (/;; Flags: ([a-z ]+);/.exec(raw)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
   return { ...parseDig(raw), status, flags };
 }

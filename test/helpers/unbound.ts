@@ -42,7 +42,7 @@ export class Unbound {
       '  access-control: 127.0.0.0/8 allow', '  module-config: "iterator"', '  do-not-query-localhost: no',
       '  local-zone: "test." nodefault', '  qname-minimisation: no',
       ...(opts.zones ?? []).map((z) => `  local-zone: "${z}" static`),
-      ...opts.data.map((d) => `  local-data: "${d.replace(/"/g, '\\"')}"`),
+      ...opts.data.map((d) => `  local-data: '${d}'`), // single quotes: TXT data keeps its double quotes
       ...(opts.extra ?? []).map((l) => `  ${l}`),
       'remote-control:', '  control-enable: no',
     ].join('\n');
