@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { certInit, trustInstructions } from './cert/cert-init.js';
+import { cacheFlush, reload, show, SHOW_VIEWS, type ShowView } from './admin/show.js';
 import { createLogger } from './log.js';
 import { EdgeServer } from './server.js';
 
@@ -14,10 +15,15 @@ Usage:
   edgedns check -c FILE          validate a config file; errors as FILE:LINE:COL key.path: message
   edgedns cert init [--dir certs] [--name NAME]... [--ip ADDR]...
                                  make a local CA and a server certificate for DoT/DoH
+  edgedns show stats|cache|zone|leases|upstreams|uplinks|wireguard|queueing [--json]
+  edgedns cache flush [NAME]     drop the whole cache, or one name (all types)
+  edgedns reload                 re-read the config file; an invalid one changes nothing
   edgedns --help | --version
 
+show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
+--admin unix:/path/admin.sock, else the admin settings of -c FILE, else http://127.0.0.1:9153.
 Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
-Not in this build yet: show, cache flush, reload, uplinks, wg, queueing (see README).
+Not in this build yet: uplinks, wg, queueing apply (see README).
 `;
 
 function version(): string {
@@ -41,6 +47,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       args: rest,
       options: {
         config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' },
+        admin: { type: 'string' }, json: { type: 'boolean' },
         dir: { type: 'string' }, name: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true },
       },
       allowPositionals: true,
@@ -56,12 +63,46 @@ export async function main(argv: string[]): Promise<number | undefined> {
   switch (command) {
     case 'check': return check(args.values.config);
     case 'serve': return serve(args.values.config);
+    case 'show': case 'reload': case 'cache':
+      return adminCommand(command, args.positionals, args.values);
     case 'cert':
       if (args.positionals[0] !== 'init') break;
       return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
   }
   process.stderr.write(`edgedns: unknown or not yet available command "${[command, ...args.positionals].join(' ')}"\n\n${HELP}`);
   return 2;
+}
+
+async function adminCommand(command: string, positionals: string[], v: { config?: string; admin?: string; json?: boolean }): Promise<number> {
+  let config;
+  if (v.config) {
+    try {
+      config = await loadConfig(v.config);
+    } catch (e) {
+      process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : (e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const o = { admin: v.admin, config, json: v.json };
+  try {
+    if (command === 'reload') return await reload(o);
+    if (command === 'cache') {
+      if (positionals[0] !== 'flush') {
+        process.stderr.write('usage: edgedns cache flush [NAME]\n');
+        return 2;
+      }
+      return await cacheFlush(positionals[1], o);
+    }
+    const view = positionals[0] as ShowView;
+    if (!SHOW_VIEWS.includes(view)) {
+      process.stderr.write(`usage: edgedns show ${SHOW_VIEWS.join('|')} [--json]\n`);
+      return 2;
+    }
+    return await show(view, o);
+  } catch (e) {
+    process.stderr.write(`edgedns ${command}: ${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 function certCommand(dir: string, names: string[], ips: string[]): number {

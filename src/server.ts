@@ -10,6 +10,7 @@ import { Acl } from './listen/acl.js';
 import { ListenerSet, basicFactory, type ListenerFactory } from './listen/listener-set.js';
 import { Resolver } from './resolve/resolver.js';
 import { TlsMaterial } from './listen/tls-material.js';
+import { AdminServer } from './admin/admin-server.js';
 
 export interface ServerOptions {
   configPath?: string;
@@ -22,6 +23,7 @@ export class EdgeServer {
   private acl: Acl;
   private tls: TlsMaterial | undefined;
   private readonly listeners: ListenerSet;
+  private admin: AdminServer | null = null;
   private errorsLogged = 0;
 
   private constructor(
@@ -46,7 +48,20 @@ export class EdgeServer {
   static async start(opts: ServerOptions): Promise<EdgeServer> {
     const config = await loadConfig(opts.configPath);
     const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log), opts);
-    await server.listeners.apply(config.listen, true);
+    try {
+      await server.listeners.apply(config.listen, true);
+      if (config.admin.http || config.admin.socket) {
+        server.admin = new AdminServer(config.admin, {
+          resolver: () => server.resolver,
+          leases: () => [], uplinks: () => [], wireguard: () => [], queueing: () => [],
+          reload: () => server.reload(),
+        }, opts.log);
+        await server.admin.start();
+      }
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
     server.listeners.watchInterfaces();
     server.logEffective();
     return server;
@@ -62,6 +77,7 @@ export class EdgeServer {
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
       acl: c.acl.length > 0 ? c.acl : 'default (loopback, RFC 1918, RFC 4193, link-local)',
+      admin: c.admin,
     }, 'edgedns started');
   }
 
@@ -93,6 +109,9 @@ export class EdgeServer {
         return { ok: false, error: new Error('TLS certificate or key did not load') };
       }
     }
+    if (JSON.stringify(next.admin) !== JSON.stringify(this.config.admin)) {
+      this.opts.log.warn('admin settings changed: they apply at the next start');
+    }
     this.config = next;
     this.acl = new Acl(next.acl);
     this.resolver.apply(next);
@@ -107,6 +126,7 @@ export class EdgeServer {
 
   /** Stop accepting, let in-flight queries finish (bounded), close upstreams. */
   async stop(): Promise<void> {
+    await this.admin?.close();
     await this.listeners.close();
     this.resolver.close();
     this.tls?.close();

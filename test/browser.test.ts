@@ -73,7 +73,7 @@ log: { queries: true }
         '--dump-dom', 'http://printer.home.arpa:8080/'], { timeout: 80_000, env: { ...process.env, HOME: profile } }, (_e, stdout) => resolve(stdout));
     });
     expect(dom).toContain('Hello from printer.home.arpa:8080');
-    const dohLookups = edge.logs.filter((l) => l.includes('"transport":"doh"') && l.includes('printer.home.arpa'));
-    expect(dohLookups.length).toBeGreaterThan(0);
+    const lookup = JSON.parse(await edge.waitForLog('"name":"printer.home.arpa"', 5000));
+    expect(lookup.query).toMatchObject({ transport: 'doh', name: 'printer.home.arpa', rcode: 'NOERROR', source: 'local' });
   });
 });

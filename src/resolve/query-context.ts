@@ -22,7 +22,10 @@ export interface QueryContext {
   maxSize: number;
   route: Route | undefined;
   source: AnswerSource;
+  /** performance.now() when the query arrived */
   startedAt: number;
+  /** the upstream that answered, for the query log */
+  upstream?: string;
 }
 
 /** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */

@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
-import { wireKey, wireKeyToName } from '../dns/name.js';
+import { wireKey } from '../dns/name.js';
 import { ParseStatus, parseQuery } from '../dns/query.js';
 import { CLASSIC_UDP_SIZE, Rcode } from '../dns/constants.js';
 import { errorReply } from '../dns/reply.js';
@@ -17,6 +17,8 @@ import { UpstreamGroup } from '../upstream/upstream-group.js';
 import { LocalZone } from '../zone/local-zone.js';
 import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
 import { QueryStats } from './query-stats.js';
+import { HeavyHitters } from './heavy-hitters.js';
+import { QueryLog } from './query-log.js';
 import { buildRouter, type Route } from './router.js';
 import type { SuffixMatcher } from './suffix-matcher.js';
 import { CacheStage, ForwardStage, LocalStage, RulesStage } from './stages.js';
@@ -33,6 +35,10 @@ interface Pipeline {
 
 export class Resolver {
   readonly stats = new QueryStats();
+  readonly topNames = new HeavyHitters();
+  readonly topClients = new HeavyHitters();
+  /** Set when `log.queries` is on. */
+  queryLog: QueryLog | null = null;
   readonly cache: PacketCache;
   /** Queries waiting on an upstream; graceful stop waits for zero. */
   inflight = 0;
@@ -41,6 +47,15 @@ export class Resolver {
   constructor(config: Config, private readonly clock: Clock, private readonly log: Logger) {
     this.cache = new PacketCache(config.cache, clock);
     this.p = this.build(config);
+    this.setQueryLog(config.log.queries);
+  }
+
+  private setQueryLog(on: boolean): void {
+    if (on && this.queryLog === null) this.queryLog = new QueryLog();
+    if (!on && this.queryLog !== null) {
+      this.queryLog.close();
+      this.queryLog = null;
+    }
   }
 
   get config(): Config {
@@ -49,6 +64,11 @@ export class Resolver {
 
   get zone(): LocalZone {
     return this.p.zone;
+  }
+
+  /** Questions that joined an identical one already on its way upstream. */
+  get coalesced(): number {
+    return this.p.forward.coalesced;
   }
 
   upstreamStats() {
@@ -78,6 +98,7 @@ export class Resolver {
     const old = this.p;
     this.cache.reconfigure(config.cache);
     this.p = this.build(config);
+    this.setQueryLog(config.log.queries);
     const before = new Map(old.config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
     const after = new Map(config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
     for (const d of new Set([...before.keys(), ...after.keys()])) {
@@ -98,12 +119,12 @@ export class Resolver {
     this.stats.refused++;
     const q = parseQuery(query);
     if (q.status === ParseStatus.DROP) return null;
-    this.stats.byTransport[client.transport]++;
-    this.stats.byRcode[Rcode.REFUSED]++;
+    this.stats.count(client.transport, Rcode.REFUSED);
     return errorReply(query, q, Rcode.REFUSED, client.padBlock);
   }
 
   handle(query: Buffer, client: ClientInfo): Reply {
+    const startedAt = performance.now();
     const q = parseQuery(query);
     const stats = this.stats;
     if (q.status !== ParseStatus.OK) {
@@ -111,19 +132,19 @@ export class Resolver {
         stats.dropped++;
         return null;
       }
-      stats.byTransport[client.transport]++;
       const rcode = q.status === ParseStatus.NOTIMP ? Rcode.NOTIMP : q.status === ParseStatus.BADVERS ? Rcode.BADVERS : Rcode.FORMERR;
-      stats.byRcode[rcode & 0x0f]++;
+      stats.count(client.transport, rcode);
       return errorReply(query, q, rcode, client.padBlock);
     }
-    stats.byTransport[client.transport]++;
+    this.topNames.add(q.name);
+    this.topClients.add(client.address);
     const p = this.p;
     const ctx: QueryContext = {
       query, q, client,
       maxSize: client.maxSize > 0 ? client.maxSize : q.edns ? q.udpSize : CLASSIC_UDP_SIZE,
       route: p.router.match(q.name),
       source: 'local',
-      startedAt: p.config.log.queries ? this.clock.now() : 0,
+      startedAt,
     };
     const stages = p.stages;
     for (let i = 0; i < stages.length; i++) {
@@ -140,22 +161,15 @@ export class Resolver {
   }
 
   private done(ctx: QueryContext, reply: Buffer | null): Buffer | null {
+    const stats = this.stats;
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
     if (reply !== null) {
-      this.stats.byRcode[reply[3] & 0x0f]++;
-      this.stats.bySource[ctx.source]++;
+      stats.count(ctx.client.transport, reply[3] & 0x0f);
+      stats.bySource[ctx.source]++;
     }
-    if (ctx.startedAt !== 0) this.logQuery(ctx, reply);
+    stats.observe(seconds);
+    if (this.queryLog !== null) this.queryLog.write(ctx, reply, seconds, this.p.zone);
     return reply;
-  }
-
-  private logQuery(ctx: QueryContext, reply: Buffer | null): void {
-    const name = ctx.q.name;
-    this.log.info({
-      query: {
-        client: ctx.client.address, transport: ctx.client.transport, name: wireKeyToName(name) || '.', type: ctx.q.qtype,
-        rcode: reply ? reply[3] & 0x0f : null, source: ctx.source, ms: this.clock.now() - ctx.startedAt,
-      },
-    }, 'query');
   }
 
   private prefetch(ctx: QueryContext, entry: CacheEntry): void {
@@ -169,6 +183,7 @@ export class Resolver {
   }
 
   close(): void {
+    this.setQueryLog(false);
     this.p.defaultGroup.close();
     for (const g of this.p.forwardGroups) g.close();
   }

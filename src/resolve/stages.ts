@@ -106,9 +106,14 @@ export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buff
   return out;
 }
 
+interface Fetched {
+  entry: CacheEntry;
+  upstream: string;
+}
+
 export class ForwardStage implements Stage {
   /** Identical questions in flight share one upstream exchange. */
-  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly inflight = new Map<string, Promise<Fetched>>();
   coalesced = 0;
 
   constructor(
@@ -120,8 +125,9 @@ export class ForwardStage implements Stage {
     const { q } = ctx;
     if (this.cache.servfailActive(q.key)) return this.failed(ctx, undefined);
     return this.fetch(ctx).then(
-      (entry) => {
+      ({ entry, upstream }) => {
         ctx.source = 'upstream';
+        ctx.upstream = upstream;
         return renderReply(entry, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
       },
       (err: unknown) => this.failed(ctx, err),
@@ -129,7 +135,7 @@ export class ForwardStage implements Stage {
   }
 
   /** Ask upstream (or join the identical question already asked) and store the answer. */
-  fetch(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>): Promise<CacheEntry> {
+  fetch(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>): Promise<Fetched> {
     const { q } = ctx;
     const running = this.inflight.get(q.key);
     if (running !== undefined) {
@@ -137,14 +143,14 @@ export class ForwardStage implements Stage {
       return running;
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
-    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then((res) => {
-      const scanned = scanResponse(res);
+    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream }) => {
+      const scanned = scanResponse(wire);
       const expected = questionKey(ctx.query);
       if (scanned === null || expected === null || scanned.questionKey !== expected.key) {
         throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
-      return this.cache.store(q.key, scanned);
+      return { entry: this.cache.store(q.key, scanned), upstream };
     });
     const done = () => { this.inflight.delete(q.key); };
     this.inflight.set(q.key, p);

@@ -36,6 +36,12 @@ const RETRY_RCODES = new Set<number>([Rcode.SERVFAIL, Rcode.REFUSED, Rcode.NOTIM
 const FAILS_TO_DOWN = 3;
 const EXPLORE_EVERY = 20;
 
+/** An answer and the upstream that gave it. */
+export interface UpstreamAnswer {
+  wire: Buffer;
+  upstream: string;
+}
+
 export class AllUpstreamsFailed extends Error {
   readonly code = 'UPSTREAM_ALL_FAILED';
   constructor(readonly errors: Error[], readonly lastAnswer?: Buffer) {
@@ -84,7 +90,7 @@ export class UpstreamGroup {
   }
 
   /** Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. */
-  async resolve(wire: Buffer): Promise<Buffer> {
+  async resolve(wire: Buffer): Promise<UpstreamAnswer> {
     const errors: Error[] = [];
     let lastAnswer: Buffer | undefined;
     for (const m of this.order()) {
@@ -98,7 +104,7 @@ export class UpstreamGroup {
           errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
           continue;
         }
-        return res;
+        return { wire: res, upstream: m.cfg.name };
       } catch (err) {
         this.onFailure(m, err as Error);
         errors.push(err as Error);

@@ -68,6 +68,17 @@ export class LocalZone {
     this.snap = this.build();
   }
 
+  /** The name the zone gives an address (its PTR), e.g. for the query log. */
+  nameOf(address: string): string | undefined {
+    let ptr: string;
+    try {
+      ptr = reverseName(address.replace(/^::ffff:(?=\d)/, ''));
+    } catch {
+      return undefined;
+    }
+    return this.snap.owners.get(ptr)?.get('PTR')?.[0]?.value;
+  }
+
   /** Every record served with authority, for `GET /zone`. */
   records(): ZoneRecord[] {
     return [...this.snap.owners.values()].flatMap((m) => [...m.values()].flat());

@@ -18,12 +18,15 @@ export class EdgednsProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => { this.exitCode = code; resolve(code); }));
   }
 
-  static async start(configYaml: string, opts: { netns?: string } = {}): Promise<EdgednsProcess> {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-test-'));
+  /** `wrap`: a command prefix (e.g. setpriv …) run inside the netns, before node. */
+  static async start(configYaml: string, opts: { netns?: string; wrap?: string[]; configDir?: string } = {}): Promise<EdgednsProcess> {
+    const dir = opts.configDir ?? mkdtempSync(join(tmpdir(), 'edgedns-test-'));
     const configPath = join(dir, 'edgedns.yaml');
-    writeFileSync(configPath, configYaml);
-    const cmd = opts.netns ? 'ip' : process.execPath;
-    const args = opts.netns ? ['netns', 'exec', opts.netns, process.execPath, BIN, 'serve', '-c', configPath] : [BIN, 'serve', '-c', configPath];
+    // Parallel test servers must not all take the default admin address (127.0.0.1:9153).
+    writeFileSync(configPath, /^admin:/m.test(configYaml) ? configYaml : `${configYaml}\nadmin: {}\n`);
+    const inner = [...(opts.wrap ?? []), process.execPath, BIN, 'serve', '-c', configPath];
+    const full = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...inner] : inner;
+    const [cmd, ...args] = full;
     const p = new EdgednsProcess(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), configPath);
     await p.waitForLog('edgedns started', 10_000);
     return p;
@@ -45,7 +48,7 @@ export class EdgednsProcess {
   }
 
   rewriteConfig(yaml: string): void {
-    writeFileSync(this.configPath, yaml);
+    writeFileSync(this.configPath, /^admin:/m.test(yaml) ? yaml : `${yaml}\nadmin: {}\n`);
   }
 
   signal(sig: NodeJS.Signals): void {

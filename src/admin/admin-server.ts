@@ -1,0 +1,210 @@
+/**
+ * The admin API: JSON over HTTP on `admin.http` (loopback by default) and on `admin.socket`
+ * (a unix socket, mode 0600, its folder created), plus `/metrics` for Prometheus.
+ * POSTs over TCP need `Authorization: Bearer <token>` when `admin.token-file` is set; the
+ * socket's file mode is its access control. A non-loopback `admin.http` without a token is
+ * refused at start.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import { isIP } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type client from 'prom-client';
+import { wireKey, wireKeyToName } from '../dns/name.js';
+import { createMetrics } from './metrics.js';
+import type { AdminSources } from './sources.js';
+
+export interface AdminConfig {
+  http?: string;
+  socket?: string;
+  tokenFile?: string;
+}
+
+export class AdminError extends Error {
+  constructor(readonly code: 'ADMIN_UNSAFE' | 'ADMIN_LISTEN_FAILED' | 'ADMIN_TOKEN', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AdminError';
+  }
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
+  if (!m) throw new AdminError('ADMIN_LISTEN_FAILED', `admin.http: expected ADDRESS:PORT, got ${text}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Queries per second over the last minute, from samples of the query total. */
+class QpsMeter {
+  private samples: Array<[number, number]> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly total: () => number) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 5000);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    this.samples.push([Date.now(), this.total()]);
+    if (this.samples.length > 13) this.samples.shift();
+  }
+
+  rate(): number {
+    const [t0, n0] = this.samples[0];
+    const now = Date.now();
+    const dt = (now - t0) / 1000;
+    return dt > 0 ? (this.total() - n0) / dt : 0;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+type Json = object;
+
+export class AdminServer {
+  private servers: http.Server[] = [];
+  private token: string | null = null;
+  private readonly metrics: client.Registry;
+  private readonly qps: QpsMeter;
+
+  constructor(private readonly cfg: AdminConfig, private readonly src: AdminSources, private readonly log: Logger) {
+    this.metrics = createMetrics(src);
+    this.qps = new QpsMeter(() => src.resolver().stats.byTransportRcode.reduce((a, b) => a + b, 0));
+  }
+
+  async start(): Promise<void> {
+    if (this.cfg.tokenFile) {
+      try {
+        this.token = readFileSync(this.cfg.tokenFile, 'utf8').trim();
+      } catch (cause) {
+        throw new AdminError('ADMIN_TOKEN', `admin.token-file: cannot read ${this.cfg.tokenFile}`, { cause });
+      }
+      if (!this.token) throw new AdminError('ADMIN_TOKEN', `admin.token-file: ${this.cfg.tokenFile} is empty`);
+    }
+    if (this.cfg.http) {
+      const { host, port } = parseHostPort(this.cfg.http);
+      if (!isLoopback(host) && this.token === null) {
+        throw new AdminError('ADMIN_UNSAFE', `admin.http: refusing to serve the admin API on ${host} (not loopback) without admin.token-file`);
+      }
+      await this.listen((req, res) => this.route(req, res, false), { host, port });
+    }
+    if (this.cfg.socket) {
+      const path = this.cfg.socket;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      if (existsSync(path)) unlinkSync(path); // left behind by a process that did not stop cleanly
+      await this.listen((req, res) => this.route(req, res, true), { path });
+      chmodSync(path, 0o600);
+    }
+  }
+
+  private listen(handler: http.RequestListener, where: { host: string; port: number } | { path: string }): Promise<void> {
+    const server = http.createServer(handler);
+    server.headersTimeout = 5000;
+    server.requestTimeout = 10_000;
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', (e) => reject(new AdminError('ADMIN_LISTEN_FAILED', `admin API cannot listen on ${'path' in where ? where.path : `${where.host}:${where.port}`}: ${e.message}`, { cause: e })));
+      server.listen(where, () => resolve());
+    });
+  }
+
+  private send(res: http.ServerResponse, status: number, body: Json | string, type = 'application/json'): void {
+    const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  private readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let data = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        data += c;
+        if (data.length > 65536) req.destroy(new Error('body too large'));
+      });
+      req.on('end', () => {
+        try {
+          resolve(data.trim() ? JSON.parse(data) as Record<string, unknown> : {});
+        } catch {
+          reject(new Error('body is not JSON'));
+        }
+      });
+      req.on('error', reject);
+    });
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, viaSocket: boolean): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method === 'POST' && !viaSocket && this.token !== null && req.headers.authorization !== `Bearer ${this.token}`) {
+        return this.send(res, 401, { error: 'POST needs Authorization: Bearer <token> (admin.token-file)' });
+      }
+      const key = `${req.method} ${path}`;
+      switch (key) {
+        case 'GET /stats': return this.send(res, 200, this.stats());
+        case 'GET /cache': {
+          const c = this.src.resolver().cache.snapshot();
+          return this.send(res, 200, { ...c, hitRatio: c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : 0 });
+        }
+        case 'POST /cache/flush': {
+          const body = await this.readJson(req);
+          const name = typeof body.name === 'string' && body.name !== '' ? body.name : undefined;
+          const flushed = this.src.resolver().cache.flush(name === undefined ? undefined : wireKey(name));
+          this.log.info({ name: name ?? '(all)', flushed }, 'cache flushed');
+          return this.send(res, 200, { flushed, name: name ?? null });
+        }
+        case 'POST /reload': {
+          const r = await this.src.reload();
+          if (r.ok) return this.send(res, 200, { ok: true });
+          const issues = (r.error as { issues?: unknown }).issues;
+          return this.send(res, 422, { ok: false, error: r.error.message, issues: issues ?? null });
+        }
+        case 'GET /zone': {
+          const zone = this.src.resolver().zone;
+          return this.send(res, 200, { domain: zone.apexes[0].name, records: zone.records() });
+        }
+        case 'GET /leases': return this.send(res, 200, { leases: this.src.leases() });
+        case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats().map((u) => ({ ...u, uplink: null })) });
+        case 'GET /uplinks': return this.send(res, 200, { uplinks: this.src.uplinks() });
+        case 'GET /wireguard': return this.send(res, 200, { peers: this.src.wireguard() });
+        case 'GET /queueing': return this.send(res, 200, { uplinks: this.src.queueing() });
+        case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
+        default: {
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/wireguard', '/queueing', '/metrics'];
+          return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
+        }
+      }
+    } catch (e) {
+      this.send(res, 400, { error: (e as Error).message });
+    }
+  }
+
+  private stats(): Json {
+    const r = this.src.resolver();
+    const zone = r.zone;
+    return {
+      ...r.stats.snapshot(),
+      qps: Math.round(this.qps.rate() * 10) / 10,
+      coalesced: r.coalesced,
+      topNames: r.topNames.top(10).map(({ key, count }) => ({ name: wireKeyToName(key) || '.', count })),
+      topClients: r.topClients.top(10).map(({ key, count }) => ({ client: key, name: zone.nameOf(key) ?? null, count })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.qps.close();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    })));
+    this.servers = [];
+    if (this.cfg.socket && existsSync(this.cfg.socket)) unlinkSync(this.cfg.socket);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Prometheus metrics via prom-client. The query path only bumps plain counters (QueryStats,
+ * cache stats, upstream stats); every family here reads them when scraped, so metrics cost the
+ * hot path nothing beyond those increments.
+ */
+import client from 'prom-client';
+import { LATENCY_BUCKETS, TRANSPORTS } from '../resolve/query-stats.js';
+import { RCODE_NAMES } from '../dns/constants.js';
+import type { AdminSources } from './sources.js';
+
+type Labels = Record<string, string>;
+
+function counter(registry: client.Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>) {
+  return new client.Counter({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of read()) this.inc(labels, v);
+    },
+  });
+}
+
+function gauge(registry: client.Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>) {
+  return new client.Gauge({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of read()) this.set(labels, v);
+    },
+  });
+}
+
+/** A histogram read from pre-counted buckets (prom-client's own Histogram wants observe()). */
+function bucketHistogram(registry: client.Registry, name: string, help: string, read: () => { buckets: Float64Array; sum: number }) {
+  registry.registerMetric({
+    name, help, type: 'histogram', aggregator: 'sum',
+    get: async () => {
+      const { buckets, sum } = read();
+      let cumulative = 0;
+      const values = LATENCY_BUCKETS.map((le, i) => {
+        cumulative += buckets[i];
+        return { labels: { le: String(le) }, value: cumulative, metricName: `${name}_bucket` };
+      });
+      cumulative += buckets[LATENCY_BUCKETS.length];
+      values.push({ labels: { le: '+Inf' }, value: cumulative, metricName: `${name}_bucket` });
+      return {
+        name, help, type: 'histogram', aggregator: 'sum',
+        values: [...values, { labels: {} as never, value: sum, metricName: `${name}_sum` }, { labels: {} as never, value: cumulative, metricName: `${name}_count` }],
+      };
+    },
+    reset: () => undefined,
+  } as unknown as client.Metric);
+}
+
+export function createMetrics(src: AdminSources): client.Registry {
+  const r = new client.Registry();
+  client.collectDefaultMetrics({ register: r });
+  counter(r, 'edgedns_queries_total', 'DNS queries answered, by transport and response code', ['transport', 'rcode'], () => {
+    const out: Array<[Labels, number]> = [];
+    const m = src.resolver().stats.byTransportRcode;
+    TRANSPORTS.forEach((t, ti) => {
+      for (let rc = 0; rc < 32; rc++) if (m[ti * 32 + rc] > 0) out.push([{ transport: t, rcode: RCODE_NAMES[rc] ?? String(rc) }, m[ti * 32 + rc]]);
+    });
+    return out;
+  });
+  counter(r, 'edgedns_answers_total', 'Answers by where they came from', ['source'], () =>
+    Object.entries(src.resolver().stats.bySource).map(([source, v]) => [{ source }, v]));
+  counter(r, 'edgedns_refused_total', 'Queries refused by the ACL', [], () => [[{}, src.resolver().stats.refused]]);
+  counter(r, 'edgedns_dropped_total', 'Packets dropped (ACL drop, too short, not a query)', [], () => [[{}, src.resolver().stats.dropped]]);
+  bucketHistogram(r, 'edgedns_query_duration_seconds', 'Time from a query arriving to its answer being handed to the socket', () => {
+    const s = src.resolver().stats;
+    return { buckets: s.latency, sum: s.latencySum };
+  });
+  const cache = () => src.resolver().cache.snapshot();
+  gauge(r, 'edgedns_cache_entries', 'Answers in the cache', [], () => [[{}, cache().entries]]);
+  gauge(r, 'edgedns_cache_bytes', 'Bytes the cache accounts for', [], () => [[{}, cache().bytes]]);
+  counter(r, 'edgedns_cache_hits_total', 'Cache hits', [], () => [[{}, cache().hits]]);
+  counter(r, 'edgedns_cache_misses_total', 'Cache misses', [], () => [[{}, cache().misses]]);
+  counter(r, 'edgedns_cache_evictions_total', 'Entries evicted to stay within cache.size', [], () => [[{}, cache().evictions]]);
+  counter(r, 'edgedns_cache_stale_served_total', 'Stale answers served because every upstream failed (RFC 8767)', [], () => [[{}, cache().staleServed]]);
+  counter(r, 'edgedns_cache_prefetches_total', 'Popular entries refreshed before they expired', [], () => [[{}, cache().prefetches]]);
+  const ups = () => src.resolver().upstreamStats().map((u) => [{ upstream: u.name, protocol: u.protocol }, u] as const);
+  counter(r, 'edgedns_upstream_queries_total', 'Queries sent to each upstream', ['upstream', 'protocol'], () => ups().map(([l, u]) => [l, u.queries]));
+  counter(r, 'edgedns_upstream_errors_total', 'Failed queries (timeouts, network errors) per upstream', ['upstream', 'protocol'], () => ups().map(([l, u]) => [l, u.errors]));
+  gauge(r, 'edgedns_upstream_rtt_seconds', 'Round-trip time per upstream (EWMA)', ['upstream', 'protocol'], () =>
+    ups().filter(([, u]) => u.rtt !== null).map(([l, u]) => [l, u.rtt! / 1000]));
+  gauge(r, 'edgedns_upstream_up', '1 when the upstream is considered healthy', ['upstream', 'protocol'], () => ups().map(([l, u]) => [l, u.state === 'up' ? 1 : 0]));
+  gauge(r, 'edgedns_uplink_up', '1 when the uplink is up (multi-WAN)', ['uplink'], () => src.uplinks().map((u) => [{ uplink: u.name }, u.state === 'up' ? 1 : 0]));
+  gauge(r, 'edgedns_uplink_probe_rtt_seconds', 'Last probe round-trip time per uplink', ['uplink'], () =>
+    src.uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
+  gauge(r, 'edgedns_lease_names', 'Names served from DHCP leases', ['source'], () => {
+    const bySource = new Map<string, number>();
+    for (const l of src.leases()) bySource.set(l.source, (bySource.get(l.source) ?? 0) + 1);
+    return [...bySource].map(([source, n]) => [{ source }, n]);
+  });
+  return r;
+}

@@ -1,0 +1,99 @@
+/** `edgedns show …`, `cache flush`, `reload`: the operator's commands, over the admin API. */
+import type { Config } from '../config/types.js';
+import { requestAny, targetsFor } from './admin-client.js';
+import { ago, bytes, count, duration, ms, table } from './format.js';
+
+type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'wireguard', 'queueing'] as const;
+export type ShowView = (typeof SHOW_VIEWS)[number];
+
+const PATHS: Record<ShowView, string> = {
+  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', wireguard: '/wireguard', queueing: '/queueing',
+};
+
+const pairs = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${count(v)}`).join(', ') || '—';
+
+export function render(view: ShowView, d: J): string {
+  switch (view) {
+    case 'stats':
+      return [
+        `queries     ${count(d.queries)} total, ${count(d.qps)} qps (last minute), up ${duration(d.uptimeSeconds)}`,
+        `latency     p50 ${ms(d.latencyMs.p50)}, p90 ${ms(d.latencyMs.p90)}, p99 ${ms(d.latencyMs.p99)} (bucket upper bounds)`,
+        `transport   ${pairs(d.byTransport)}`,
+        `rcode       ${pairs(d.byRcode)}`,
+        `answered    ${pairs(d.bySource)}`,
+        `refused ${count(d.refused)}, dropped ${count(d.dropped)}, coalesced ${count(d.coalesced)}`,
+        '',
+        'top names (last 5 minutes, estimated)',
+        table(['name', 'queries'], d.topNames.map((n: J) => [n.name, count(n.count)])),
+        'top clients (last 5 minutes, estimated)',
+        table(['client', 'name', 'queries'], d.topClients.map((c: J) => [c.client, c.name, count(c.count)])),
+      ].join('\n');
+    case 'cache':
+      return table(['entries', 'bytes', 'hits', 'misses', 'hit ratio', 'evictions', 'stale served', 'prefetches'],
+        [[count(d.entries), bytes(d.bytes), count(d.hits), count(d.misses), `${(d.hitRatio * 100).toFixed(1)}%`, count(d.evictions), count(d.staleServed), count(d.prefetches)]]);
+    case 'zone':
+      return `zone ${d.domain}\n` + table(['name', 'type', 'ttl', 'value', 'from'], d.records.map((r: J) => [r.name, r.type, r.ttl, r.value, r.origin]));
+    case 'leases':
+      return table(['name', 'address', 'expires', 'source', 'state'], d.leases.map((l: J) => [l.name, l.address, ago(l.expires), l.source, l.state]));
+    case 'upstreams':
+      return table(['name', 'protocol', 'state', 'rtt', 'queries', 'errors', 'uplink', 'last error'],
+        d.upstreams.map((u: J) => [u.name, u.protocol, u.state, ms(u.rtt), count(u.queries), count(u.errors), u.uplink, u.lastError]));
+    case 'uplinks':
+      return table(['name', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected'],
+        d.uplinks.map((u: J) => [u.name, u.state, ago(u.since), u.reason, ms(u.rttMs), u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : '']));
+    case 'wireguard':
+      return table(['peer', 'address', 'handshake', 'rx', 'tx', 'endpoint', 'state'],
+        d.peers.map((p: J) => [p.name, p.address, ago(p.handshake), bytes(p.rx ?? 0), bytes(p.tx ?? 0), p.endpoint, p.state]));
+    case 'queueing':
+      return table(['uplink', 'qdisc', 'why', 'rate', 'backlog', 'drops', 'marks'],
+        d.uplinks.map((u: J) => [u.name, u.qdisc, u.reason, u.rate, u.backlog, u.drops, u.marks]));
+  }
+}
+
+export interface AdminCommandOptions {
+  admin?: string;
+  config?: Config;
+  json?: boolean;
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export async function show(view: ShowView, o: AdminCommandOptions): Promise<number> {
+  const res = await requestAny(targetsFor(o), 'GET', PATHS[view]);
+  if (res.status !== 200) {
+    process.stderr.write(`edgedns show ${view}: HTTP ${res.status}: ${res.body}`);
+    return 1;
+  }
+  out(o.json ? res.body : render(view, JSON.parse(res.body) as J));
+  return 0;
+}
+
+export async function cacheFlush(name: string | undefined, o: AdminCommandOptions): Promise<number> {
+  const res = await requestAny(targetsFor(o), 'POST', '/cache/flush', name ? { name } : {});
+  if (res.status !== 200) {
+    process.stderr.write(`edgedns cache flush: HTTP ${res.status}: ${res.body}`);
+    return 1;
+  }
+  const d = JSON.parse(res.body) as J;
+  out(o.json ? res.body : `flushed ${d.flushed} ${d.flushed === 1 ? 'entry' : 'entries'}${name ? ` for ${name}` : ''}`);
+  return 0;
+}
+
+export async function reload(o: AdminCommandOptions): Promise<number> {
+  const res = await requestAny(targetsFor(o), 'POST', '/reload');
+  const d = JSON.parse(res.body || '{}') as J;
+  if (res.status === 200) {
+    out(o.json ? res.body : 'reloaded');
+    return 0;
+  }
+  if (o.json) out(res.body);
+  else if (Array.isArray(d.issues)) {
+    for (const i of d.issues as J[]) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.path || '(root)'}: ${i.message}\n`);
+    process.stderr.write('reload failed: the running config stays\n');
+  } else process.stderr.write(`reload failed: ${d.error ?? res.body}\n`);
+  return 1;
+}
