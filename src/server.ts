@@ -11,6 +11,7 @@ import { ListenerSet, basicFactory, type ListenerFactory } from './listen/listen
 import { Resolver } from './resolve/resolver.js';
 import { TlsMaterial } from './listen/tls-material.js';
 import { AdminServer } from './admin/admin-server.js';
+import { LeaseManager, type LeasesConfig } from './leases/lease-manager.js';
 
 export interface ServerOptions {
   configPath?: string;
@@ -24,6 +25,7 @@ export class EdgeServer {
   private tls: TlsMaterial | undefined;
   private readonly listeners: ListenerSet;
   private admin: AdminServer | null = null;
+  private leases: LeaseManager | null = null;
   private errorsLogged = 0;
 
   private constructor(
@@ -49,11 +51,13 @@ export class EdgeServer {
     const config = await loadConfig(opts.configPath);
     const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log), opts);
     try {
+      server.startLeases(config);
       await server.listeners.apply(config.listen, true);
       if (config.admin.http || config.admin.socket) {
         server.admin = new AdminServer(config.admin, {
           resolver: () => server.resolver,
-          leases: () => [], uplinks: () => [], wireguard: () => [], queueing: () => [],
+          leases: () => server.leases?.list() ?? [], leaseStats: () => server.leases?.stats() ?? [],
+          uplinks: () => [], wireguard: () => [], queueing: () => [],
           reload: () => server.reload(),
         }, opts.log);
         await server.admin.start();
@@ -67,6 +71,27 @@ export class EdgeServer {
     return server;
   }
 
+  private leasesConfig(c: Config): LeasesConfig | null {
+    const l = c.raw.leases;
+    if (!l || (!l.kea4 && !l.kea6)) return null;
+    return { kea4: l.kea4, kea6: l.kea6, ttl: Math.round(l.ttl / 1000), conflict: l.conflict };
+  }
+
+  /** Start (or, when the leases section or the zone domain changed, restart) the lease readers. */
+  private startLeases(c: Config, previous?: Config): void {
+    const want = this.leasesConfig(c);
+    const same = previous !== undefined && JSON.stringify(want) === JSON.stringify(this.leasesConfig(previous)) && c.zone.domain === previous.zone.domain;
+    if (same) {
+      this.leases?.republishAll(); // static records may have changed: re-decide conflicts
+      return;
+    }
+    this.leases?.close(true);
+    this.leases = null;
+    if (want === null) return;
+    this.leases = new LeaseManager(want, () => this.resolver.zone, this.resolver.layers, this.opts.clock ?? systemClock, this.opts.log);
+    this.leases.start();
+  }
+
   private logEffective(): void {
     const c = this.config;
     this.opts.log.info({
@@ -74,6 +99,7 @@ export class EdgeServer {
       listeners: this.listeners.ids(),
       zone: { domain: c.zone.domain, records: c.zone.records.length, reverse: c.zone.reverse },
       upstreams: c.upstreams.map((u) => u.url),
+      leases: this.leasesConfig(c),
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
       acl: c.acl.length > 0 ? c.acl : 'default (loopback, RFC 1918, RFC 4193, link-local)',
@@ -112,9 +138,11 @@ export class EdgeServer {
     if (JSON.stringify(next.admin) !== JSON.stringify(this.config.admin)) {
       this.opts.log.warn('admin settings changed: they apply at the next start');
     }
+    const previous = this.config;
     this.config = next;
     this.acl = new Acl(next.acl);
     this.resolver.apply(next);
+    this.startLeases(next, previous);
     await this.listeners.apply(next.listen, false);
     this.opts.log.info({ config: next.source, listeners: this.listeners.ids() }, 'config reloaded');
     return { ok: true };
@@ -126,6 +154,7 @@ export class EdgeServer {
 
   /** Stop accepting, let in-flight queries finish (bounded), close upstreams. */
   async stop(): Promise<void> {
+    this.leases?.close(false);
     await this.admin?.close();
     await this.listeners.close();
     this.resolver.close();

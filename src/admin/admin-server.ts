@@ -170,7 +170,7 @@ export class AdminServer {
           const zone = this.src.resolver().zone;
           return this.send(res, 200, { domain: zone.apexes[0].name, records: zone.records() });
         }
-        case 'GET /leases': return this.send(res, 200, { leases: this.src.leases() });
+        case 'GET /leases': return this.send(res, 200, { leases: this.src.leases(), sources: this.src.leaseStats() });
         case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats().map((u) => ({ ...u, uplink: null })) });
         case 'GET /uplinks': return this.send(res, 200, { uplinks: this.src.uplinks() });
         case 'GET /wireguard': return this.send(res, 200, { peers: this.src.wireguard() });

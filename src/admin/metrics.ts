@@ -90,7 +90,7 @@ export function createMetrics(src: AdminSources): client.Registry {
     src.uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
   gauge(r, 'edgedns_lease_names', 'Names served from DHCP leases', ['source'], () => {
     const bySource = new Map<string, number>();
-    for (const l of src.leases()) bySource.set(l.source, (bySource.get(l.source) ?? 0) + 1);
+    for (const l of src.leases()) if (l.state === 'active') bySource.set(l.source, (bySource.get(l.source) ?? 0) + 1);
     return [...bySource].map(([source, n]) => [{ source }, n]);
   });
   return r;

@@ -26,6 +26,8 @@ export interface UplinkView {
 export interface AdminSources {
   resolver: () => Resolver;
   leases: () => LeaseView[];
+  /** per lease file: health, rows read and skipped, names live, added, removed, conflicts */
+  leaseStats: () => object[];
   uplinks: () => UplinkView[];
   wireguard: () => object[];
   queueing: () => object[];

@@ -22,7 +22,11 @@ export interface QueryContext {
   maxSize: number;
   route: Route | undefined;
   source: AnswerSource;
-  /** performance.now() when the query arrived */
+  /**
+   * performance.now() when the answer turned out to need I/O (a stage returned a Promise), or 0
+   * for answers made synchronously, which cost microseconds and are not timed (a clock read
+   * would cost more than the rest of a cache hit's bookkeeping).
+   */
   startedAt: number;
   /** the upstream that answered, for the query log */
   upstream?: string;

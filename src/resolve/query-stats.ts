@@ -28,6 +28,11 @@ export class QueryStats {
     this.byTransportRcode[TRANSPORT_INDEX[transport] * 32 + (rcode & 31)]++;
   }
 
+  /** An answer produced synchronously (no I/O): handled in microseconds, so the first bucket. */
+  observeSync(): void {
+    this.latency[0]++;
+  }
+
   observe(seconds: number): void {
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;

@@ -15,6 +15,7 @@ import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
 import { makeTransport } from '../upstream/make-transport.js';
 import { UpstreamGroup } from '../upstream/upstream-group.js';
 import { LocalZone } from '../zone/local-zone.js';
+import { ZoneLayers } from '../zone/zone-layers.js';
 import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
@@ -39,6 +40,8 @@ export class Resolver {
   readonly topClients = new HeavyHitters();
   /** Set when `log.queries` is on. */
   queryLog: QueryLog | null = null;
+  /** Records fed by other modules (leases); they outlive reloads, unlike the zone from the file. */
+  readonly layers = new ZoneLayers();
   readonly cache: PacketCache;
   /** Queries waiting on an upstream; graceful stop waits for zero. */
   inflight = 0;
@@ -82,7 +85,7 @@ export class Resolver {
       domain: f.domain,
       group: new UpstreamGroup(f.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock, this.log),
     }));
-    const zone = new LocalZone(config.zone);
+    const zone = new LocalZone(config.zone, this.layers);
     const forward = new ForwardStage(this.cache, () => defaultGroup);
     const stages: Stage[] = [
       new LocalStage(zone),
@@ -124,7 +127,6 @@ export class Resolver {
   }
 
   handle(query: Buffer, client: ClientInfo): Reply {
-    const startedAt = performance.now();
     const q = parseQuery(query);
     const stats = this.stats;
     if (q.status !== ParseStatus.OK) {
@@ -144,13 +146,15 @@ export class Resolver {
       maxSize: client.maxSize > 0 ? client.maxSize : q.edns ? q.udpSize : CLASSIC_UDP_SIZE,
       route: p.router.match(q.name),
       source: 'local',
-      startedAt,
+      startedAt: 0,
+      upstream: undefined,
     };
     const stages = p.stages;
     for (let i = 0; i < stages.length; i++) {
       const r = stages[i].handle(ctx);
       if (r === undefined) continue;
       if (r === null || !(r instanceof Promise)) return this.done(ctx, r);
+      ctx.startedAt = performance.now();
       this.inflight++;
       return r.then((b) => {
         this.inflight--;
@@ -162,12 +166,13 @@ export class Resolver {
 
   private done(ctx: QueryContext, reply: Buffer | null): Buffer | null {
     const stats = this.stats;
-    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    let seconds = 0;
+    if (ctx.startedAt === 0) stats.observeSync();
+    else stats.observe((seconds = (performance.now() - ctx.startedAt) / 1000));
     if (reply !== null) {
       stats.count(ctx.client.transport, reply[3] & 0x0f);
       stats.bySource[ctx.source]++;
     }
-    stats.observe(seconds);
     if (this.queryLog !== null) this.queryLog.write(ctx, reply, seconds, this.p.zone);
     return reply;
   }

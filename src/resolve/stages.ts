@@ -17,6 +17,8 @@ import { encodeBody } from '../zone/local-zone.js';
 import type { QueryContext, Stage, StageResult } from './query-context.js';
 import { answerEmptyZone } from './special-zones.js';
 
+const ARPA = '\x04arpa\x00';
+
 /** RFC 8767 §4: the TTL of a stale answer. */
 export const STALE_TTL = 30;
 
@@ -25,8 +27,14 @@ export class LocalStage implements Stage {
 
   handle(ctx: QueryContext): StageResult {
     const r = ctx.route;
-    if (r === undefined || r.kind === 'forward') return undefined;
-    const body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query) : answerEmptyZone(r.zone, ctx.q, ctx.query);
+    let body: Buffer | null = null;
+    // Lease PTRs live outside the configured reverse zones too (a public IPv6 prefix, a
+    // private range without zone.reverse): only reverse names pay for this look-up.
+    if ((r === undefined || r.kind !== 'zone') && ctx.q.name.endsWith(ARPA)) body = this.zone.answerLayerPtr(ctx.q, ctx.query);
+    if (body === null) {
+      if (r === undefined || r.kind === 'forward') return undefined;
+      body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query) : answerEmptyZone(r.zone, ctx.q, ctx.query);
+    }
     if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
     ctx.source = 'local';
     return renderReply(packAnswer(body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);

@@ -4,6 +4,7 @@ import { parseQuery } from '../dns/query.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { reverseName } from '../dns/reverse.js';
 import { LocalZone } from './local-zone.js';
+import { ZoneLayers } from './zone-layers.js';
 
 const config = parseConfig(`
 zone:
@@ -83,6 +84,23 @@ describe('LocalZone', () => {
     const z = new LocalZone({ ...config.zone, reverse: ['10.0.16.0/20'] });
     expect(ask(z, '5.17.0.10.in-addr.arpa', 'PTR')).not.toBeNull();
     expect(ask(z, '5.99.0.10.in-addr.arpa', 'PTR')).toBeNull();
+  });
+
+  it('serves layer records (leases) beside static ones, static winning per name and type', () => {
+    const layers = new ZoneLayers();
+    const z = new LocalZone(config.zone, layers);
+    layers.set('kea4', 'gw.home.arpa', 'A', [{ name: 'gw.home.arpa', type: 'A', ttl: 300, value: '10.0.0.99', origin: 'kea4' }]);
+    layers.set('kea4', 'tv.home.arpa', 'A', [{ name: 'tv.home.arpa', type: 'A', ttl: 300, value: '10.0.0.60', origin: 'kea4', expires: Date.now() / 1000 + 42 }]);
+    layers.set('kea6', 'tv.home.arpa', 'AAAA', [{ name: 'tv.home.arpa', type: 'AAAA', ttl: 300, value: 'fd00::60', origin: 'kea6' }]);
+    expect(ask(z, 'gw.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.1']);
+    const tv = ask(z, 'tv.home.arpa')!.answers![0];
+    expect(tv.data).toBe('10.0.0.60');
+    expect(tv.ttl).toBeLessThanOrEqual(42); // never past the lease's end
+    expect(ask(z, 'tv.home.arpa', 'AAAA')!.answers![0].data).toBe('fd00::60');
+    layers.set('kea4', 'tv.home.arpa', 'A', []);
+    expect(ask(z, 'tv.home.arpa')!.rcode).toBe('NOERROR'); // AAAA still there: NODATA
+    layers.set('kea6', 'tv.home.arpa', 'AAAA', []);
+    expect(ask(z, 'tv.home.arpa')!.rcode).toBe('NXDOMAIN');
   });
 
   it('keeps static records over records from another source', () => {

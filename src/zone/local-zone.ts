@@ -13,6 +13,7 @@ import type { ParsedQuery } from '../dns/query.js';
 import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from '../dns/reverse.js';
 import ipaddr from 'ipaddr.js';
 import { toAnswer, type ZoneRecord } from './records.js';
+import { ZoneLayers, type TypeMap } from './zone-layers.js';
 
 export interface Apex {
   name: string;
@@ -39,9 +40,11 @@ export class LocalZone {
   readonly apexes: Apex[];
   private readonly sources = new Map<string, ZoneRecord[]>();
   private snap: Snapshot;
+  private readonly layers: Map<string, Map<string, TypeMap>>;
   private serial = Math.floor(Date.now() / 1000);
 
-  constructor(private readonly cfg: ZoneConfig) {
+  constructor(private readonly cfg: ZoneConfig, layers: ZoneLayers = new ZoneLayers()) {
+    this.layers = layers.byOrigin;
     this.apexes = [this.makeApex(cfg.domain, 'forward')];
     for (const prefix of cfg.reverse) {
       const apexName = reverseApex(prefix);
@@ -68,6 +71,53 @@ export class LocalZone {
     this.snap = this.build();
   }
 
+  /** Does the configuration hold a record of this name and type? (Static always wins.) */
+  hasStatic(owner: string, type: string): boolean {
+    return this.snap.owners.get(owner)?.has(type) ?? false;
+  }
+
+  /**
+   * An owner's records: static first, then each layer's types that static does not have. Maps
+   * are shared until a second source contributes; then a copy is made (never written into).
+   */
+  lookup(owner: string): TypeMap | undefined {
+    const base = this.snap.owners.get(owner);
+    let result = base;
+    let copied = false;
+    for (const layer of this.layers.values()) {
+      const types = layer.get(owner);
+      if (types === undefined) continue;
+      if (result === undefined) {
+        result = types;
+        continue;
+      }
+      if (!copied) {
+        result = new Map(result);
+        copied = true;
+      }
+      for (const [t, list] of types) {
+        if (base?.has(t)) continue;
+        const have = result.get(t);
+        result.set(t, have ? [...have, ...list] : list);
+      }
+    }
+    return result;
+  }
+
+  /** A PTR answer for a reverse name outside every configured reverse zone (e.g. a lease's). */
+  answerLayerPtr(q: ParsedQuery, query: Uint8Array): Buffer | null {
+    if (this.layers.size === 0) return null;
+    const name = wireKeyToName(q.name);
+    let types: TypeMap | undefined;
+    for (const layer of this.layers.values()) {
+      types = layer.get(name);
+      if (types) break;
+    }
+    if (types === undefined) return null;
+    const answers = q.qtype === RRType.PTR || q.qtype === RRType.ANY ? types.get('PTR') ?? [] : [];
+    return encodeBody(query, q, 0x0400 | 0x0080, answers, []);
+  }
+
   /** The name the zone gives an address (its PTR), e.g. for the query log. */
   nameOf(address: string): string | undefined {
     let ptr: string;
@@ -76,12 +126,14 @@ export class LocalZone {
     } catch {
       return undefined;
     }
-    return this.snap.owners.get(ptr)?.get('PTR')?.[0]?.value;
+    return this.lookup(ptr)?.get('PTR')?.[0]?.value;
   }
 
   /** Every record served with authority, for `GET /zone`. */
   records(): ZoneRecord[] {
-    return [...this.snap.owners.values()].flatMap((m) => [...m.values()].flat());
+    const layered = [...this.layers.values()].flatMap((layer) => [...layer.values()].flatMap((m) => [...m.values()].flat()));
+    const statics = [...this.snap.owners.values()].flatMap((m) => [...m.values()].flat());
+    return [...statics, ...layered.filter((r) => !this.hasStatic(r.name, r.type))];
   }
 
   private build(): Snapshot {
@@ -157,7 +209,7 @@ export class LocalZone {
     let owner = name;
     let rcode: number = Rcode.NOERROR;
     for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
-      const types = snap.owners.get(owner);
+      const types = this.lookup(owner);
       if (types === undefined) {
         if (!snap.existing.has(owner)) rcode = Rcode.NXDOMAIN;
         break;
@@ -199,9 +251,10 @@ function dnsPacketTypeName(qtype: number): string | undefined {
  * `flagBits` are the low 16 header flag bits without QR/RD (AA, RA, rcode).
  */
 export function encodeBody(query: Uint8Array, q: ParsedQuery, flagBits: number, answers: ZoneRecord[], authority: ZoneRecord[]): Buffer {
+  const now = Date.now() / 1000;
   const rr = dnsPacket.encode({
     type: 'response', id: 0, flags: 0, questions: [],
-    answers: answers.map(toAnswer), authorities: authority.map(toAnswer),
+    answers: answers.map((r) => toAnswer(r, now)), authorities: authority.map((r) => toAnswer(r, now)),
   });
   const body = Buffer.allocUnsafe(q.questionEnd + rr.length - HEADER_SIZE);
   body.writeUInt16BE(0, 0);

@@ -9,9 +9,17 @@ export type RecordOrigin = 'static' | 'synthesized' | string;
 export interface ZoneRecord {
   name: string;
   type: RecordType | 'SOA';
+  /** seconds; for records with `expires`, the most they are given */
   ttl: number;
   value: string;
   origin: RecordOrigin;
+  /** epoch seconds when the record stops being true (a lease's end): TTL counts down to it */
+  expires?: number;
+}
+
+/** The TTL to send now: never past `expires`, and never 0 for a record still served. */
+export function ttlNow(r: ZoneRecord, nowSeconds: number): number {
+  return r.expires === undefined ? r.ttl : Math.max(1, Math.min(r.ttl, Math.floor(r.expires - nowSeconds)));
 }
 
 function txtChunks(value: string): Buffer[] {
@@ -22,8 +30,8 @@ function txtChunks(value: string): Buffer[] {
 }
 
 /** A record → dns-packet Answer. Values were validated when the config was loaded. */
-export function toAnswer(r: ZoneRecord): Answer {
-  const base = { name: r.name, ttl: r.ttl, class: 'IN' as const };
+export function toAnswer(r: ZoneRecord, nowSeconds = Date.now() / 1000): Answer {
+  const base = { name: r.name, ttl: ttlNow(r, nowSeconds), class: 'IN' as const };
   switch (r.type) {
     case 'A': case 'AAAA':
       return { ...base, type: r.type, data: r.value };

@@ -1,0 +1,107 @@
+/**
+ * The `leases:` section at work: one KeaSource + LeaseNames per configured file (kea4, kea6),
+ * and one timer that fires when the next lease ends (not a poll), so an expired lease's name goes
+ * at that moment even if Kea has written nothing yet.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { LocalZone } from '../zone/local-zone.js';
+import type { ZoneLayers } from '../zone/zone-layers.js';
+import { sameRow, type LeaseRow } from './kea-csv.js';
+import { KeaSource, type SourceChange, type SourceStats } from './kea-source.js';
+import { LeaseNames, type ConflictMode, type LeaseEntry, type LeaseNameStats } from './lease-names.js';
+
+export interface LeasesConfig {
+  kea4?: string;
+  kea6?: string;
+  /** seconds */
+  ttl: number;
+  conflict: ConflictMode;
+}
+
+interface Unit {
+  source: KeaSource;
+  names: LeaseNames;
+}
+
+/** What changed between two full tables (null: gone). */
+export function diffTables(before: ReadonlyMap<string, LeaseRow>, after: Map<string, LeaseRow>): Map<string, LeaseRow | null> {
+  const changes = new Map<string, LeaseRow | null>();
+  for (const [addr, row] of after) {
+    const old = before.get(addr);
+    if (!old || !sameRow(old, row)) changes.set(addr, row);
+  }
+  for (const addr of before.keys()) if (!after.has(addr)) changes.set(addr, null);
+  return changes;
+}
+
+export class LeaseManager {
+  private readonly units: Unit[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  /** ms epoch of the last change applied, for the update-latency benchmark and /leases */
+  lastApplied = 0;
+
+  constructor(readonly cfg: LeasesConfig, zone: () => LocalZone, layers: ZoneLayers, private readonly clock: Clock, private readonly log: Logger) {
+    for (const [origin, path, family] of [['kea4', cfg.kea4, 4], ['kea6', cfg.kea6, 6]] as const) {
+      if (!path) continue;
+      const names = new LeaseNames({ family, origin, ttl: cfg.ttl, conflict: cfg.conflict }, zone, layers, clock, log);
+      const unit: Unit = { names, source: new KeaSource(path, family, (c) => this.onChange(unit, c), log) };
+      this.units.push(unit);
+    }
+  }
+
+  start(): void {
+    for (const u of this.units) u.source.start();
+  }
+
+  private onChange(u: Unit, c: SourceChange): void {
+    let changes: Map<string, LeaseRow | null>;
+    if (c.kind === 'full') changes = diffTables(u.names.current(), c.table);
+    else {
+      changes = new Map();
+      for (const row of c.rows) changes.set(row.address, row.validLifetime === 0 ? null : row);
+    }
+    if (changes.size === 0) return;
+    u.names.apply(changes);
+    this.lastApplied = Date.now();
+    this.arm();
+  }
+
+  /** (Re)arm the timer for the earliest lease end. */
+  private arm(): void {
+    let next = Infinity;
+    for (const u of this.units) next = Math.min(next, u.names.nextExpiry() ?? Infinity);
+    if (next === Infinity || next >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    const delay = Math.min(Math.max(0, next * 1000 - this.clock.now()) + 5, 2 ** 31 - 1);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      for (const u of this.units) u.names.expireDue();
+      this.arm();
+    }, delay);
+    this.timer.unref();
+  }
+
+  republishAll(): void {
+    for (const u of this.units) u.names.republishAll();
+  }
+
+  list(): LeaseEntry[] {
+    return this.units.flatMap((u) => u.names.list());
+  }
+
+  stats(): Array<{ source: SourceStats; names: LeaseNameStats }> {
+    return this.units.map((u) => ({ source: { ...u.source.stats }, names: { ...u.names.stats } }));
+  }
+
+  close(clear: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const u of this.units) {
+      u.source.close();
+      if (clear) u.names.clear();
+    }
+  }
+}
