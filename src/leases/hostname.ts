@@ -7,13 +7,17 @@
  * - characters outside [a-z0-9-] become '-', leading/trailing '-' are trimmed, at most 63
  *   characters; nothing left → no name.
  */
+const CLEAN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 export function leaseLabel(hostname: string, zoneDomain: string): string | null {
   let h = hostname.trim().replace(/\.$/, '').toLowerCase();
   if (h === '') return null;
   const suffix = `.${zoneDomain}`;
   if (h === zoneDomain) return null;
   if (h.endsWith(suffix)) h = h.slice(0, -suffix.length);
-  const first = h.split('.')[0];
+  const dot = h.indexOf('.');
+  const first = dot < 0 ? h : h.slice(0, dot);
+  if (CLEAN.test(first)) return first; // the usual case: nothing to repair
   const label = first.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
   return label === '' ? null : label;
 }
