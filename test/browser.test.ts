@@ -13,19 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCerts } from './helpers/certs.js';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { Netns } from './helpers/netns.js';
-import { isRoot, missing } from './helpers/system.js';
+import { missingOrNotRoot } from './helpers/system.js';
 
-function skipReason(): string | null {
-  const m = missing('chromium', 'ip', 'openssl');
-  if (m) return m;
-  if (!isRoot()) {
-    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error('EDGEDNS_REQUIRE_SYSTEM=1 but not root (network namespaces need root)');
-    console.warn('skipping: network namespaces need root');
-    return 'not root';
-  }
-  return null;
-}
-const skip = skipReason();
+const skip = missingOrNotRoot('chromium', 'ip', 'openssl');
 
 const PAGE = `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/html'}); s.end('<!doctype html><title>lan</title><h1 id="ok">Hello from ' + q.headers.host + '</h1>'); }).listen(8080, '127.0.0.1');`;
 

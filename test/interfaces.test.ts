@@ -6,19 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './helpers/dig.js';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { Netns } from './helpers/netns.js';
-import { isRoot, missing } from './helpers/system.js';
+import { missingOrNotRoot } from './helpers/system.js';
 
-function skipReason(): string | null {
-  const m = missing('ip', 'dig');
-  if (m) return m;
-  if (!isRoot()) {
-    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error('EDGEDNS_REQUIRE_SYSTEM=1 but not root (network namespaces need root)');
-    console.warn('skipping: network namespaces need root');
-    return 'not root';
-  }
-  return null;
-}
-const skip = skipReason();
+const skip = missingOrNotRoot('ip', 'dig');
 
 async function until(check: () => Promise<boolean>, timeoutMs = 8000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -7,19 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './helpers/dig.js';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { KeaLab } from './helpers/kea-lab.js';
-import { isRoot, missing } from './helpers/system.js';
+import { missingOrNotRoot } from './helpers/system.js';
 
-function skipReason(): string | null {
-  const m = missing('kea-dhcp4', 'kea-dhcp6', 'busybox', 'dhclient', 'ip', 'dig');
-  if (m) return m;
-  if (!isRoot()) {
-    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error('EDGEDNS_REQUIRE_SYSTEM=1 but not root (network namespaces need root)');
-    console.warn('skipping: network namespaces need root');
-    return 'not root';
-  }
-  return null;
-}
-const skip = skipReason();
+const skip = missingOrNotRoot('kea-dhcp4', 'kea-dhcp6', 'busybox', 'dhclient', 'ip', 'dig');
 const VALID = 16; // busybox udhcpc schedules renewals as if a lease were at least 16 s
 const SHORT = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

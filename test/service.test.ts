@@ -12,19 +12,9 @@ import { makeCerts } from './helpers/certs.js';
 import { dig } from './helpers/dig.js';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { Netns } from './helpers/netns.js';
-import { isRoot, missing } from './helpers/system.js';
+import { missingOrNotRoot } from './helpers/system.js';
 
-function skipReason(): string | null {
-  const m = missing('ip', 'dig', 'setpriv', 'openssl');
-  if (m) return m;
-  if (!isRoot()) {
-    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error('EDGEDNS_REQUIRE_SYSTEM=1 but not root');
-    console.warn('skipping: needs root to drop to another user');
-    return 'not root';
-  }
-  return null;
-}
-const skip = skipReason();
+const skip = missingOrNotRoot('ip', 'dig', 'setpriv', 'openssl');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 describe.skipIf(skip)('the systemd unit\'s privileges', () => {

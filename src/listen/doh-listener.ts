@@ -13,7 +13,7 @@ import { minTtl } from '../dns/edns-options.js';
 import { ParseStatus, parseQuery } from '../dns/query.js';
 import type { ClientInfo } from '../resolve/query-context.js';
 import { jsonAnswer, jsonQuery } from './doh-json.js';
-import type { Listener, ListenerDeps } from './query-handler.js';
+import { listenOn, type Listener, type ListenerDeps } from './query-handler.js';
 
 export const MAX_DOH_BODY = 65535;
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -96,14 +96,7 @@ export class DohListener implements Listener {
     server.on('sessionError', () => undefined);
     this.unregister = material.register(server);
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.address, port: this.port, ipv6Only: net.isIPv6(this.address) }, () => {
-        server.off('error', reject);
-        server.on('error', (e) => this.deps.onError(e, this.id));
-        resolve();
-      });
-    });
+    return listenOn(server, this.address, this.port, this.deps, this.id);
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

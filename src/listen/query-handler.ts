@@ -32,3 +32,15 @@ export interface Listener {
   /** Stop accepting; resolves when sockets are closed (in-flight TCP replies still written). */
   close(): Promise<void>;
 }
+
+/** Listen on one address; later server errors go to `onError`, a failure to bind rejects. */
+export function listenOn(server: import('node:net').Server, address: string, port: number, deps: ListenerDeps, id: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
+      server.off('error', reject);
+      server.on('error', (e) => deps.onError(e, id));
+      resolve();
+    });
+  });
+}

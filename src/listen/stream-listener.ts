@@ -5,7 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { RESPONSE_PAD_BLOCK } from '../dns/constants.js';
-import type { Listener, ListenerDeps } from './query-handler.js';
+import { listenOn, type Listener, type ListenerDeps } from './query-handler.js';
 import { StreamSession } from './stream-session.js';
 
 /** Keeps the sessions of one stream listener within the connection cap. */
@@ -81,14 +81,7 @@ export class StreamListener implements Listener {
       server = net.createServer((sock) => this.onStream(sock));
     }
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.address, port: this.port, ipv6Only: net.isIPv6(this.address) }, () => {
-        server.off('error', reject);
-        server.on('error', (e) => this.deps.onError(e, this.id));
-        resolve();
-      });
-    });
+    return listenOn(server, this.address, this.port, this.deps, this.id);
   }
 
   /** Stop accepting; idle connections close now, busy ones once their answers are written. */

@@ -26,3 +26,15 @@ export function missing(...cmds: string[]): string | null {
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
+
+/** As `missing`, and also needs root (network namespaces, dropping privileges). */
+export function missingOrNotRoot(...cmds: string[]): string | null {
+  const m = missing(...cmds);
+  if (m) return m;
+  if (!isRoot()) {
+    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error('EDGEDNS_REQUIRE_SYSTEM=1 but not root (network namespaces need root)');
+    console.warn('skipping: needs root (network namespaces)');
+    return 'not root';
+  }
+  return null;
+}
