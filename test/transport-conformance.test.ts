@@ -100,6 +100,25 @@ describe.skipIf(skip)('Transport conformance against Unbound', () => {
     });
   }
 
+  it('reaches a host-named DoT/DoH upstream through its bootstrap addresses, checking the certificate by name', async () => {
+    // "localhost" is never looked up: the bootstrap address is dialled, SNI and the check use the name.
+    for (const url of [`tls://localhost:${unbound.tlsPort}`, `https://localhost:${unbound.httpsPort}/dns-query`]) {
+      const t = makeTransport(parseUpstream({ url, bootstrap: ['127.0.0.1'], 'tls-ca': certs.ca }) as UpstreamConfig);
+      try {
+        expect(decode(await t.query(makeQuery('conf.lab.example', 'A', { edns: 1232 }), 3000)).answers![0].data, url).toBe('192.0.2.33');
+      } finally {
+        t.close();
+      }
+    }
+    // A name the certificate does not carry fails verification.
+    const wrong = makeTransport(parseUpstream({ url: `tls://elsewhere.example:${unbound.tlsPort}`, bootstrap: ['127.0.0.1'], 'tls-ca': certs.ca }) as UpstreamConfig);
+    try {
+      await expect(wrong.query(makeQuery('conf.lab.example'), 2000)).rejects.toMatchObject({ code: 'UPSTREAM_NETWORK' });
+    } finally {
+      wrong.close();
+    }
+  });
+
   it('pads DoT and DoH queries to 128 bytes and asks DoT for keepalive', async () => {
     // Unbound answers padded queries; what we send is checked at the wire helper level
     // (edns-options.test.ts). Here: a padded exchange works end to end over both.

@@ -47,9 +47,12 @@ export class HttpsTransport implements Transport {
         ca: this.opts.ca ? [...tls.rootCertificates, this.opts.ca.toString()] : undefined,
         localAddress: source?.localAddress,
         ...(bootstrap.length > 0 ? {
-          lookup: (_name: string, _o: unknown, cb: (e: Error | null, addr: string, family: number) => void) => {
+          // Node 20 connects with happy eyeballs, asking for every address ({ all: true });
+          // older callers want one. Either way the answer comes from `bootstrap`, never DNS.
+          lookup: (_name: string, o: { all?: boolean }, cb: (e: Error | null, addr: string | Array<{ address: string; family: number }>, family?: number) => void) => {
             const addr = bootstrap[this.nextBootstrap++ % bootstrap.length];
-            cb(null, addr, isIPv6(addr) ? 6 : 4);
+            if (o?.all) cb(null, [...bootstrap.slice(bootstrap.indexOf(addr)), ...bootstrap.slice(0, bootstrap.indexOf(addr))].map((a) => ({ address: a, family: isIPv6(a) ? 6 : 4 })));
+            else cb(null, addr, isIPv6(addr) ? 6 : 4);
           },
         } : {}),
       } as Client.Options['connect'],
