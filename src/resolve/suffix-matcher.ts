@@ -39,9 +39,4 @@ export class SuffixMatcher<T> {
     for (const e of list) if (isUnder(name, e.wire)) return e.value;
     return undefined;
   }
-
-  /** Every entry whose value satisfies `pred` and lies under `wire`, e.g. to find nested routes. */
-  entries(): Array<[string, T]> {
-    return [...this.byTld.values()].flat().map((e) => [e.wire, e.value]);
-  }
 }

@@ -103,14 +103,4 @@ describe('LocalZone', () => {
     expect(ask(z, 'tv.home.arpa')!.rcode).toBe('NXDOMAIN');
   });
 
-  it('keeps static records over records from another source', () => {
-    const z = new LocalZone(config.zone);
-    z.setSource('kea4', [
-      { name: 'gw.home.arpa', type: 'A', ttl: 60, value: '10.0.0.99', origin: 'kea4' },
-      { name: 'laptop.home.arpa', type: 'A', ttl: 60, value: '10.0.0.50', origin: 'kea4' },
-    ]);
-    expect(ask(z, 'gw.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.1']);
-    expect(ask(z, 'laptop.home.arpa')!.answers![0].data).toBe('10.0.0.50');
-    expect(ask(z, '50.0.0.10.in-addr.arpa', 'PTR')!.answers![0].data).toBe('laptop.home.arpa');
-  });
 });

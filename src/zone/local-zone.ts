@@ -1,8 +1,8 @@
 /**
  * The authoritative local data: the zone (`zone.domain`) and the reverse zones of `zone.reverse`,
- * with static records from config and, through `setSource`, records fed by other modules
- * (leases). Every change builds a new immutable snapshot and swaps it in one assignment, so a
- * query never sees half an update.
+ * with static records from config (an immutable snapshot, replaced whole on reload) and, through
+ * `ZoneLayers`, records fed by other modules (leases) one owner at a time; each batch of layer
+ * changes is made synchronously, so a query never sees half an update.
  */
 import { Buffer } from 'node:buffer';
 import dnsPacket from 'dns-packet';
@@ -38,7 +38,7 @@ const MAX_CNAME_CHAIN = 8;
 
 export class LocalZone {
   readonly apexes: Apex[];
-  private readonly sources = new Map<string, ZoneRecord[]>();
+  private readonly staticRecords: ZoneRecord[];
   private snap: Snapshot;
   private readonly layers: Map<string, Map<string, TypeMap>>;
   private serial = Math.floor(Date.now() / 1000);
@@ -52,7 +52,7 @@ export class LocalZone {
       if (!existing) this.apexes.push(this.makeApex(apexName, 'reverse', prefix));
       else this.apexes.push({ ...existing, prefix });
     }
-    this.sources.set('static', cfg.records.map((r) => ({ ...r, origin: 'static' })));
+    this.staticRecords = cfg.records.map((r) => ({ ...r, origin: 'static' }));
     this.snap = this.build();
   }
 
@@ -63,12 +63,6 @@ export class LocalZone {
       value: `${mname} hostmaster.${this.cfg.domain} 1 3600 600 86400 ${NEGATIVE_TTL}`,
     };
     return { name, wire: wireKey(name), kind, prefix, soa };
-  }
-
-  /** Replace every record from one origin (e.g. "kea4") at once. */
-  setSource(origin: string, records: ZoneRecord[]): void {
-    this.sources.set(origin, records);
-    this.snap = this.build();
   }
 
   /** Does the configuration hold a record of this name and type? (Static always wins.) */
@@ -151,14 +145,7 @@ export class LocalZone {
       add({ ...apex.soa, value: [mname, rname, this.serial, ...rest].join(' ') });
       add({ name: apex.name, type: 'NS', ttl: this.cfg.ttl, value: mname, origin: 'synthesized' });
     }
-    // Static records win: a later source's record for a (name, type) static already has is skipped.
-    const staticKeys = new Set((this.sources.get('static') ?? []).map((r) => `${r.name}/${r.type}`));
-    for (const [origin, records] of this.sources) {
-      for (const r of records) {
-        if (origin !== 'static' && staticKeys.has(`${r.name}/${r.type}`)) continue;
-        add(r);
-      }
-    }
+    for (const r of this.staticRecords) add(r);
     // PTR for every address record that falls in a configured reverse prefix, unless one is given.
     const reverse = this.cfg.reverse.map((c) => ipaddr.parseCIDR(c));
     for (const types of [...owners.values()]) {
