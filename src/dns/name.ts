@@ -19,35 +19,6 @@ export function skipName(buf: Uint8Array, off: number): number {
   return -1;
 }
 
-/** Decode a possibly compressed name to dotted text, preserving case. Null when malformed. */
-export function readName(buf: Uint8Array, off: number): { name: string; end: number } | null {
-  const labels: string[] = [];
-  let end = -1;
-  let total = 0;
-  for (let hops = 0; hops < 128; hops++) {
-    if (off >= buf.length) return null;
-    const len = buf[off];
-    if (len === 0) {
-      if (end < 0) end = off + 1;
-      return { name: labels.join('.'), end };
-    }
-    if ((len & 0xc0) === 0xc0) {
-      if (off + 1 >= buf.length) return null;
-      if (end < 0) end = off + 2;
-      const target = ((len & 0x3f) << 8) | buf[off + 1];
-      if (target >= off) return null; // pointers must point backwards: no loops
-      off = target;
-      continue;
-    }
-    if ((len & 0xc0) !== 0 || off + 1 + len > buf.length) return null;
-    total += len + 1;
-    if (total > 255) return null;
-    labels.push(Buffer.from(buf.buffer, buf.byteOffset + off + 1, len).toString('latin1').replace(/[.\\]/g, (c) => '\\' + c));
-    off += 1 + len;
-  }
-  return null;
-}
-
 /** Dotted text → uncompressed wire bytes. Throws on labels over 63 bytes or names over 255. */
 export function encodeName(name: string): Buffer {
   const clean = trimDot(name);
