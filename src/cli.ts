@@ -7,6 +7,7 @@ import { certInit, trustInstructions } from './cert/cert-init.js';
 import { cacheFlush, reload, show, SHOW_VIEWS, type ShowView } from './admin/show.js';
 import { createLogger } from './log.js';
 import { EdgeServer } from './server.js';
+import { dryRunRoutes } from './uplinks/routes-command.js';
 
 const HELP = `edgedns — the DNS server of an edge gateway
 
@@ -18,12 +19,14 @@ Usage:
   edgedns show stats|cache|zone|leases|upstreams|uplinks|wireguard|queueing [--json]
   edgedns cache flush [NAME]     drop the whole cache, or one name (all types)
   edgedns reload                 re-read the config file; an invalid one changes nothing
+  edgedns uplinks routes -c FILE --dry-run
+                                 print the ip commands multi-WAN policy routing would run
   edgedns --help | --version
 
 show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
 --admin unix:/path/admin.sock, else the admin settings of -c FILE, else http://127.0.0.1:9153.
 Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
-Not in this build yet: uplinks, wg, queueing apply (see README).
+Not in this build yet: wg, queueing apply (see README).
 `;
 
 function version(): string {
@@ -47,7 +50,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       args: rest,
       options: {
         config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' },
-        admin: { type: 'string' }, json: { type: 'boolean' },
+        admin: { type: 'string' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' },
         dir: { type: 'string' }, name: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true },
       },
       allowPositionals: true,
@@ -65,6 +68,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'serve': return serve(args.values.config);
     case 'show': case 'reload': case 'cache':
       return adminCommand(command, args.positionals, args.values);
+    case 'uplinks':
+      if (args.positionals[0] !== 'routes') break;
+      return uplinkRoutes(args.values.config, args.values['dry-run'] === true);
     case 'cert':
       if (args.positionals[0] !== 'init') break;
       return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
@@ -101,6 +107,20 @@ async function adminCommand(command: string, positionals: string[], v: { config?
     return await show(view, o);
   } catch (e) {
     process.stderr.write(`edgedns ${command}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function uplinkRoutes(file: string | undefined, dryRun: boolean): Promise<number> {
+  if (!file || !dryRun) {
+    process.stderr.write('usage: edgedns uplinks routes -c FILE --dry-run\n(edgedns serve installs the routes itself when multi-wan.apply-routes is true)\n');
+    return 2;
+  }
+  try {
+    process.stdout.write(dryRunRoutes(await loadConfig(file)));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : (e as Error).message}\n`);
     return 1;
   }
 }

@@ -12,6 +12,9 @@ import { Resolver } from './resolve/resolver.js';
 import { TlsMaterial } from './listen/tls-material.js';
 import { AdminServer } from './admin/admin-server.js';
 import { LeaseManager, type LeasesConfig } from './leases/lease-manager.js';
+import { NO_UPLINKS } from './admin/sources.js';
+import { UplinkMonitor } from './uplinks/uplink-monitor.js';
+import { multiWanFromConfig, uplinksFromConfig } from './uplinks/uplink-model.js';
 
 export interface ServerOptions {
   configPath?: string;
@@ -32,6 +35,7 @@ export class EdgeServer {
     private config: Config,
     readonly resolver: Resolver,
     private readonly opts: ServerOptions,
+    private uplinks: UplinkMonitor | null,
   ) {
     this.acl = new Acl(config.acl);
     if (config.tls) {
@@ -49,7 +53,8 @@ export class EdgeServer {
 
   static async start(opts: ServerOptions): Promise<EdgeServer> {
     const config = await loadConfig(opts.configPath);
-    const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log), opts);
+    const uplinks = EdgeServer.makeUplinks(config, opts);
+    const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log, uplinks), opts, uplinks);
     try {
       server.startLeases(config);
       await server.listeners.apply(config.listen, true);
@@ -57,7 +62,7 @@ export class EdgeServer {
         server.admin = new AdminServer(config.admin, {
           resolver: () => server.resolver,
           leases: () => server.leases?.list() ?? [], leaseStats: () => server.leases?.stats() ?? [],
-          uplinks: () => [], wireguard: () => [], queueing: () => [],
+          uplinks: () => server.uplinkStatus(), wireguard: () => [], queueing: () => [],
           reload: () => server.reload(),
         }, opts.log);
         await server.admin.start();
@@ -69,6 +74,30 @@ export class EdgeServer {
     server.listeners.watchInterfaces();
     server.logEffective();
     return server;
+  }
+
+  /** The uplink monitor a config asks for, started; null without uplinks. */
+  private static makeUplinks(c: Config, opts: ServerOptions): UplinkMonitor | null {
+    if (c.raw.uplinks.length === 0) return null;
+    const m = new UplinkMonitor(uplinksFromConfig(c.raw), multiWanFromConfig(c.raw), opts.clock ?? systemClock, opts.log);
+    m.start();
+    return m;
+  }
+
+  private uplinkStatus() {
+    const m = this.uplinks;
+    if (m === null) return NO_UPLINKS;
+    return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
+  }
+
+  /** A reload that changes `uplinks` or `multi-wan` starts their monitor afresh. */
+  private async reloadUplinks(next: Config, previous: Config): Promise<void> {
+    const key = (c: Config) => JSON.stringify([c.raw.uplinks, c.raw['multi-wan']]);
+    if (key(next) === key(previous)) return;
+    const old = this.uplinks;
+    const keepRoutes = next.raw.uplinks.length > 0 && next.raw['multi-wan']?.['apply-routes'] === true;
+    await old?.stop(!keepRoutes); // the new monitor reconciles what the old one installed
+    this.uplinks = EdgeServer.makeUplinks(next, this.opts);
   }
 
   private leasesConfig(c: Config): LeasesConfig | null {
@@ -99,6 +128,7 @@ export class EdgeServer {
       listeners: this.listeners.ids(),
       zone: { domain: c.zone.domain, records: c.zone.records.length, reverse: c.zone.reverse },
       upstreams: c.upstreams.map((u) => u.url),
+      uplinks: this.uplinks ? { mode: this.uplinks.multiWan.mode, names: this.uplinks.uplinks.map((u) => u.name), routing: this.uplinks.routing.enabled } : null,
       leases: this.leasesConfig(c),
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
@@ -141,7 +171,8 @@ export class EdgeServer {
     const previous = this.config;
     this.config = next;
     this.acl = new Acl(next.acl);
-    this.resolver.apply(next);
+    await this.reloadUplinks(next, previous);
+    this.resolver.apply(next, this.uplinks);
     this.startLeases(next, previous);
     await this.listeners.apply(next.listen, false);
     this.opts.log.info({ config: next.source, listeners: this.listeners.ids() }, 'config reloaded');
@@ -158,6 +189,7 @@ export class EdgeServer {
     await this.admin?.close();
     await this.listeners.close();
     this.resolver.close();
+    await this.uplinks?.stop(true);
     this.tls?.close();
   }
 }

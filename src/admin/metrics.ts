@@ -85,9 +85,16 @@ export function createMetrics(src: AdminSources): client.Registry {
   gauge(r, 'edgedns_upstream_rtt_seconds', 'Round-trip time per upstream (EWMA)', ['upstream', 'protocol'], () =>
     ups().filter(([, u]) => u.rtt !== null).map(([l, u]) => [l, u.rtt! / 1000]));
   gauge(r, 'edgedns_upstream_up', '1 when the upstream is considered healthy', ['upstream', 'protocol'], () => ups().map(([l, u]) => [l, u.state === 'up' ? 1 : 0]));
-  gauge(r, 'edgedns_uplink_up', '1 when the uplink is up (multi-WAN)', ['uplink'], () => src.uplinks().map((u) => [{ uplink: u.name }, u.state === 'up' ? 1 : 0]));
+  const uplinks = () => src.uplinks().uplinks;
+  gauge(r, 'edgedns_uplink_up', '1 when the uplink is up or degraded (multi-WAN)', ['uplink'], () => uplinks().map((u) => [{ uplink: u.name }, u.state === 'down' ? 0 : 1]));
+  gauge(r, 'edgedns_uplink_state', '1 for the state the uplink is in', ['uplink', 'state'], () =>
+    uplinks().flatMap((u) => (['up', 'degraded', 'down'] as const).map((s) => [{ uplink: u.name, state: s }, u.state === s ? 1 : 0] as [Labels, number])));
+  gauge(r, 'edgedns_uplink_selected', '1 when the uplink carries traffic now', ['uplink'], () => uplinks().map((u) => [{ uplink: u.name }, u.selected ? 1 : 0]));
+  counter(r, 'edgedns_uplink_flaps_total', 'Times the uplink went down after being up', ['uplink'], () => uplinks().map((u) => [{ uplink: u.name }, u.flaps]));
   gauge(r, 'edgedns_uplink_probe_rtt_seconds', 'Last probe round-trip time per uplink', ['uplink'], () =>
-    src.uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
+    uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
+  gauge(r, 'edgedns_uplink_probe_loss_ratio', 'Failed share of the last 100 probes per uplink', ['uplink'], () =>
+    uplinks().filter((u) => u.loss !== null).map((u) => [{ uplink: u.name }, u.loss!]));
   gauge(r, 'edgedns_lease_names', 'Names served from DHCP leases', ['source'], () => {
     const bySource = new Map<string, number>();
     for (const l of src.leases()) if (l.state === 'active') bySource.set(l.source, (bySource.get(l.source) ?? 0) + 1);

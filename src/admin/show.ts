@@ -40,9 +40,19 @@ export function render(view: ShowView, d: J): string {
     case 'upstreams':
       return table(['name', 'protocol', 'state', 'rtt', 'queries', 'errors', 'uplink', 'last error'],
         d.upstreams.map((u: J) => [u.name, u.protocol, u.state, ms(u.rtt), count(u.queries), count(u.errors), u.uplink, u.lastError]));
-    case 'uplinks':
-      return table(['name', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected'],
-        d.uplinks.map((u: J) => [u.name, u.state, ago(u.since), u.reason, ms(u.rttMs), u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : '']));
+    case 'uplinks': {
+      if (d.uplinks.length === 0) return 'no uplinks configured\n';
+      const sel = d.selection as J | null;
+      const routing = d.routing as J;
+      return [
+        `policy      ${d.mode}; selected ${sel?.active.join(', ') || '—'}${sel && !sel.healthy ? ' (nothing healthy: last-known-good)' : ''}`,
+        `routing     ${routing.enabled ? `on${routing.reason ? `, last error: ${routing.reason}` : ''}` : `off (${routing.reason})`}`,
+        '',
+        table(['name', 'interface', 'source', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected'],
+          d.uplinks.map((u: J) => [u.name, u.interface, u.source, u.state, ago(u.since), u.reason, ms(u.rttMs),
+            u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : ''])),
+      ].join('\n');
+    }
     case 'wireguard':
       return table(['peer', 'address', 'handshake', 'rx', 'tx', 'endpoint', 'state'],
         d.peers.map((p: J) => [p.name, p.address, ago(p.handshake), bytes(p.rx ?? 0), bytes(p.tx ?? 0), p.endpoint, p.state]));

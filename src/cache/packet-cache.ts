@@ -99,6 +99,11 @@ export class PacketCache {
     return false;
   }
 
+  /** Forget every remembered SERVFAIL: the path upstream changed (another uplink), so they may not hold. */
+  forgetServfails(): void {
+    this.servfails.clear();
+  }
+
   rememberServfail(key: string): void {
     if (this.servfails.size > 10_000) this.servfails.clear();
     this.servfails.set(key, this.clock.now() + SERVFAIL_TTL * 1000);

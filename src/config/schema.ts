@@ -143,6 +143,8 @@ export const configSchema = z.strictObject({
   'multi-wan': z.strictObject({
     mode: z.enum(['failover', 'load-balance']).default('failover'),
     'apply-routes': z.boolean().default(false),
+    'default-table': z.number().int().min(1).max(2 ** 31).optional(),
+    'rule-priority': z.number().int().min(1).max(31_000).optional(),
     policies: z.array(z.record(z.string(), z.unknown())).optional(),
   }).optional(),
   wireguard: z.strictObject({

@@ -5,6 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { normalizeName, qualify } from '../dns/name.js';
 import { DEFAULT_UPSTREAMS } from './default-config.js';
+import { checkUplinks } from '../uplinks/check-uplinks.js';
 import type { RawConfig } from './schema.js';
 import type { Config, ListenConfig, StaticRecord, UpstreamConfig, UpstreamProtocol } from './types.js';
 
@@ -113,6 +114,7 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
       return [parsed];
     }),
   }));
+  issues.push(...checkUplinks(raw));
   if (raw.cache['min-ttl'] > raw.cache['max-ttl']) {
     issues.push({ path: ['cache', 'min-ttl'], message: 'min-ttl is larger than max-ttl' });
   }

@@ -30,6 +30,8 @@ export interface QueryContext {
   startedAt: number;
   /** the upstream that answered, for the query log */
   upstream?: string;
+  /** the uplink it came through (multi-WAN), for the query log */
+  uplink?: string;
 }
 
 /** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */

@@ -38,7 +38,7 @@ export class QueryLog {
         rcode: rcode === null ? null : RCODE_NAMES[rcode] ?? rcode,
         source: ctx.source,
         upstream: ctx.upstream ?? null,
-        uplink: null,
+        uplink: ctx.uplink ?? null,
         ms: Math.round(seconds * 1e5) / 100,
       },
     }, 'query');

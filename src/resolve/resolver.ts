@@ -14,6 +14,7 @@ import { errorReply } from '../dns/reply.js';
 import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
 import { makeTransport } from '../upstream/make-transport.js';
 import { UpstreamGroup } from '../upstream/upstream-group.js';
+import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
 import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
@@ -46,11 +47,20 @@ export class Resolver {
   /** Queries waiting on an upstream; graceful stop waits for zero. */
   inflight = 0;
   private p!: Pipeline;
+  private unsubscribeUplinks: () => void = () => undefined;
 
-  constructor(config: Config, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(config: Config, private readonly clock: Clock, private readonly log: Logger, private uplinks: UplinkSource | null = null) {
     this.cache = new PacketCache(config.cache, clock);
+    this.followUplinks(uplinks);
     this.p = this.build(config);
     this.setQueryLog(config.log.queries);
+  }
+
+  /** SERVFAILs remembered while the old uplink was failing say nothing about the new one. */
+  private followUplinks(uplinks: UplinkSource | null): void {
+    this.unsubscribeUplinks();
+    this.uplinks = uplinks;
+    this.unsubscribeUplinks = uplinks?.onChange(() => this.cache.forgetServfails()) ?? (() => undefined);
   }
 
   private setQueryLog(on: boolean): void {
@@ -79,12 +89,10 @@ export class Resolver {
   }
 
   private build(config: Config): Pipeline {
-    const mk = (u: Parameters<typeof makeTransport>[0]) => makeTransport(u);
-    const defaultGroup = new UpstreamGroup(config.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock, this.log);
-    const forwards = config.forward.map((f) => ({
-      domain: f.domain,
-      group: new UpstreamGroup(f.upstreams, config.upstreamStrategy, config.upstreamTimeoutMs, mk, this.clock, this.log),
-    }));
+    const group = (list: Config['upstreams']) =>
+      new UpstreamGroup(list, config.upstreamStrategy, config.upstreamTimeoutMs, makeTransport, this.clock, this.log, this.uplinks);
+    const defaultGroup = group(config.upstreams);
+    const forwards = config.forward.map((f) => ({ domain: f.domain, group: group(f.upstreams) }));
     const zone = new LocalZone(config.zone, this.layers);
     const forward = new ForwardStage(this.cache, () => defaultGroup);
     const stages: Stage[] = [
@@ -96,9 +104,13 @@ export class Resolver {
     return { config, zone, router: buildRouter(zone, forwards), defaultGroup, forwardGroups: forwards.map((f) => f.group), stages, forward };
   }
 
-  /** Swap in a new config. Answers cached for names whose forwarding changed are dropped. */
-  apply(config: Config): void {
+  /**
+   * Swap in a new config (and the uplinks of that config). Answers cached for names whose
+   * forwarding changed are dropped.
+   */
+  apply(config: Config, uplinks: UplinkSource | null = this.uplinks): void {
     const old = this.p;
+    if (uplinks !== this.uplinks) this.followUplinks(uplinks);
     this.cache.reconfigure(config.cache);
     this.p = this.build(config);
     this.setQueryLog(config.log.queries);
@@ -148,6 +160,7 @@ export class Resolver {
       source: 'local',
       startedAt: 0,
       upstream: undefined,
+      uplink: undefined,
     };
     const stages = p.stages;
     for (let i = 0; i < stages.length; i++) {
@@ -188,6 +201,7 @@ export class Resolver {
   }
 
   close(): void {
+    this.unsubscribeUplinks();
     this.setQueryLog(false);
     this.p.defaultGroup.close();
     for (const g of this.p.forwardGroups) g.close();

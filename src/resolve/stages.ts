@@ -117,6 +117,7 @@ export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buff
 interface Fetched {
   entry: CacheEntry;
   upstream: string;
+  uplink?: string;
 }
 
 export class ForwardStage implements Stage {
@@ -133,9 +134,10 @@ export class ForwardStage implements Stage {
     const { q } = ctx;
     if (this.cache.servfailActive(q.key)) return this.failed(ctx, undefined);
     return this.fetch(ctx).then(
-      ({ entry, upstream }) => {
+      ({ entry, upstream, uplink }) => {
         ctx.source = 'upstream';
         ctx.upstream = upstream;
+        ctx.uplink = uplink;
         return renderReply(entry, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
       },
       (err: unknown) => this.failed(ctx, err),
@@ -151,14 +153,14 @@ export class ForwardStage implements Stage {
       return running;
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
-    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream }) => {
+    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream, uplink }) => {
       const scanned = scanResponse(wire);
       const expected = questionKey(ctx.query);
       if (scanned === null || expected === null || scanned.questionKey !== expected.key) {
         throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
-      return { entry: this.cache.store(q.key, scanned), upstream };
+      return { entry: this.cache.store(q.key, scanned), upstream, uplink };
     });
     const done = () => { this.inflight.delete(q.key); };
     this.inflight.set(q.key, p);

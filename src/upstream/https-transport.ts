@@ -99,6 +99,12 @@ export class HttpsTransport implements Transport {
     old?.then((c) => c.destroy()).catch(() => undefined);
   }
 
+  drain(): void {
+    const old = this.client;
+    this.client = null;
+    old?.then((c) => c.close()).catch(() => undefined); // close() lets requests under way finish
+  }
+
   close(): void {
     this.replaceClient();
   }

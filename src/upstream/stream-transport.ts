@@ -39,6 +39,8 @@ export class StreamTransport implements Transport {
   private connectingSock: net.Socket | null = null;
   readonly pending = new Map<number, Pending>();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** connections left by drain(): they close once their last query is answered or timed out */
+  private readonly draining = new Set<net.Socket>();
   private tlsSession: Buffer | undefined;
   private closed = false;
 
@@ -86,6 +88,7 @@ export class StreamTransport implements Transport {
       sock.on('close', () => {
         fail(new Error('connection closed'));
         if (this.sock === sock) this.sock = null;
+        this.draining.delete(sock);
         // Queries sent on this connection will never be answered on it.
         for (const [id, p] of this.pending) {
           if (p.sock === sock) {
@@ -107,7 +110,24 @@ export class StreamTransport implements Transport {
     this.pending.delete(id);
     clearTimeout(p.timer);
     p.resolve(msg);
+    this.releaseDrained(p.sock);
     this.armIdle();
+  }
+
+  private releaseDrained(sock: net.Socket): void {
+    if (!this.draining.has(sock)) return;
+    for (const p of this.pending.values()) if (p.sock === sock) return;
+    this.draining.delete(sock);
+    sock.end();
+  }
+
+  drain(): void {
+    this.connectingSock?.destroy(); // bound to the old source: its query fails and is retried
+    const old = this.sock;
+    this.sock = null;
+    if (old === null) return;
+    this.draining.add(old);
+    this.releaseDrained(old);
   }
 
   private armIdle(): void {
@@ -131,6 +151,7 @@ export class StreamTransport implements Transport {
       const timer = setTimeout(() => {
         timedOut = true;
         if (id >= 0) this.pending.delete(id);
+        if (sent !== null) this.releaseDrained(sent);
         // A query timing out means the connection (or its set-up) may be dead: replace it.
         if (sent !== null && this.sock === sent) {
           this.sock = null;
@@ -161,6 +182,8 @@ export class StreamTransport implements Transport {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.sock?.destroy();
     this.connectingSock?.destroy();
+    for (const d of this.draining) d.destroy();
+    this.draining.clear();
     this.sock = null;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
@@ -185,6 +208,10 @@ export class StreamPool implements Transport {
     let best = this.members[0];
     for (const m of this.members) if (m.pending.size < best.pending.size) best = m;
     return best.query(wire, timeoutMs);
+  }
+
+  drain(): void {
+    for (const m of this.members) m.drain();
   }
 
   close(): void {

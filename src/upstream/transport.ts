@@ -13,6 +13,11 @@ export interface Transport {
   query(wire: Buffer, timeoutMs: number): Promise<Buffer>;
   /** Close sockets; queries under way reject. */
   close(): void;
+  /**
+   * The source address changed (another uplink): new queries open new connections, bound to
+   * the new source; queries under way finish on the old ones, which then close.
+   */
+  drain?(): void;
 }
 
 export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_NETWORK' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_CLOSED' | 'UPSTREAM_HTTP';
@@ -24,9 +29,12 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Where upstream sockets bind (the selected uplink's source address); empty: let the kernel choose. */
+/**
+ * Where upstream sockets bind (the selected uplink's source address); undefined: let the kernel
+ * choose. Read at every bind, so it may be a getter that follows the uplink selection.
+ */
 export interface SourceAddress {
-  localAddress?: string;
+  readonly localAddress?: string;
 }
 
 const pool = new Uint16Array(2048);

@@ -53,6 +53,10 @@ export class UdpTransport implements Transport {
     }).then((res) => (res.length === 0 ? this.tcpFallback.query(wire, timeoutMs) : res));
   }
 
+  drain(): void {
+    this.tcpFallback.drain?.(); // each UDP query binds afresh anyway
+  }
+
   close(): void {
     for (const s of this.open) s.close();
     this.open.clear();

@@ -9,7 +9,9 @@ import type { UpstreamConfig, UpstreamStrategy } from '../config/types.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from 'pino';
 import { Rcode } from '../dns/constants.js';
-import { UpstreamError, type Transport } from './transport.js';
+import { isIPv6 } from 'node:net';
+import type { UplinkSource } from '../uplinks/uplink-source.js';
+import { UpstreamError, type SourceAddress, type Transport } from './transport.js';
 
 export interface UpstreamStats {
   name: string;
@@ -21,6 +23,8 @@ export interface UpstreamStats {
   queries: number;
   errors: number;
   lastError?: string;
+  /** the uplink its sockets leave through; null without multi-WAN */
+  uplink: string | null;
 }
 
 interface Member {
@@ -29,6 +33,8 @@ interface Member {
   stats: UpstreamStats;
   failuresInRow: number;
   downUntil: number;
+  /** the uplink and source address its connections were made for */
+  boundTo: string;
 }
 
 /** Answers worth trying another upstream for. */
@@ -40,6 +46,8 @@ const EXPLORE_EVERY = 20;
 export interface UpstreamAnswer {
   wire: Buffer;
   upstream: string;
+  /** the uplink it came through; undefined without multi-WAN */
+  uplink?: string;
 }
 
 export class AllUpstreamsFailed extends Error {
@@ -54,22 +62,47 @@ export class UpstreamGroup {
   private readonly members: Member[];
   private rr = 0;
   private asked = 0;
+  private readonly unsubscribe: () => void;
 
   constructor(
     upstreams: UpstreamConfig[],
     private readonly strategy: UpstreamStrategy,
     private readonly timeoutMs: number,
-    makeTransport: (u: UpstreamConfig) => Transport,
+    makeTransport: (u: UpstreamConfig, source: SourceAddress) => Transport,
     private readonly clock: Clock,
     private readonly log?: Logger,
+    private readonly uplinks?: UplinkSource | null,
   ) {
-    this.members = upstreams.map((cfg) => ({
-      cfg,
-      transport: makeTransport(cfg),
-      stats: { name: cfg.name, url: cfg.url, protocol: cfg.protocol, state: 'up', rtt: null, queries: 0, errors: 0 },
-      failuresInRow: 0,
-      downUntil: 0,
-    }));
+    this.members = upstreams.map((cfg) => {
+      const source = { get localAddress() { return uplinks?.route(cfg.url, familyOf(cfg))?.address; } };
+      return {
+        cfg,
+        transport: makeTransport(cfg, source),
+        stats: { name: cfg.name, url: cfg.url, protocol: cfg.protocol, state: 'up', rtt: null, queries: 0, errors: 0, uplink: null },
+        failuresInRow: 0,
+        downUntil: 0,
+        boundTo: this.binding(cfg),
+      };
+    });
+    this.unsubscribe = uplinks?.onChange(() => this.onUplinkChange()) ?? (() => undefined);
+  }
+
+  private binding(cfg: UpstreamConfig): string {
+    const r = this.uplinks?.route(cfg.url, familyOf(cfg));
+    return r ? `${r.uplink} ${r.address ?? ''}` : '';
+  }
+
+  /** Another uplink (or address): move connections over; failures on the old one are forgiven. */
+  private onUplinkChange(): void {
+    for (const m of this.members) {
+      const now = this.binding(m.cfg);
+      if (now === m.boundTo) continue;
+      m.boundTo = now;
+      m.transport.drain?.();
+      m.failuresInRow = 0;
+      m.downUntil = 0;
+      m.stats.state = 'up';
+    }
   }
 
   private order(): Member[] {
@@ -94,20 +127,26 @@ export class UpstreamGroup {
     const errors: Error[] = [];
     let lastAnswer: Buffer | undefined;
     for (const m of this.order()) {
-      const started = this.clock.now();
-      m.stats.queries++;
-      try {
-        const res = await m.transport.query(wire, this.timeoutMs);
-        this.onSuccess(m, this.clock.now() - started);
-        if (RETRY_RCODES.has(res[3] & 0x0f)) {
-          lastAnswer = res;
-          errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
-          continue;
+      // A query that fails while the uplink changes under it is retried once on the new uplink.
+      for (let retried = false; ; retried = true) {
+        const generation = this.uplinks?.generation;
+        const started = this.clock.now();
+        m.stats.queries++;
+        try {
+          const res = await m.transport.query(wire, this.timeoutMs);
+          this.onSuccess(m, this.clock.now() - started);
+          if (RETRY_RCODES.has(res[3] & 0x0f)) {
+            lastAnswer = res;
+            errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
+            break;
+          }
+          return { wire: res, upstream: m.cfg.name, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink };
+        } catch (err) {
+          if (!retried && this.uplinks && this.uplinks.generation !== generation) continue;
+          this.onFailure(m, err as Error);
+          errors.push(err as Error);
+          break;
         }
-        return { wire: res, upstream: m.cfg.name };
-      } catch (err) {
-        this.onFailure(m, err as Error);
-        errors.push(err as Error);
       }
     }
     throw new AllUpstreamsFailed(errors, lastAnswer);
@@ -139,10 +178,16 @@ export class UpstreamGroup {
   }
 
   stats(): UpstreamStats[] {
-    return this.members.map((m) => ({ ...m.stats }));
+    return this.members.map((m) => ({ ...m.stats, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink ?? null }));
   }
 
   close(): void {
+    this.unsubscribe();
     for (const m of this.members) m.transport.close();
   }
+}
+
+/** The address family the upstream's sockets use (its IP, or its first bootstrap address). */
+function familyOf(cfg: UpstreamConfig): 4 | 6 {
+  return isIPv6(cfg.bootstrap[0] ?? cfg.host) ? 6 : 4;
 }

@@ -17,6 +17,9 @@ export interface UnboundOptions {
   tls?: { cert: string; key: string };
   /** reuse these ports (a restart) instead of picking free ones */
   ports?: { port: number; tls: number; https: number };
+  /** run inside this network namespace, on `address` (default 127.0.0.1), open to every client */
+  netns?: string;
+  address?: string;
 }
 
 export class Unbound {
@@ -26,7 +29,8 @@ export class Unbound {
 
   static async start(opts: UnboundOptions): Promise<Unbound> {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
-    const port = opts.ports?.port ?? await freePort();
+    const address = opts.address ?? '127.0.0.1';
+    const port = opts.ports?.port ?? (opts.netns ? 53 : await freePort());
     const tlsPort = opts.tls ? opts.ports?.tls ?? await freePort() : 0;
     const httpsPort = opts.tls ? opts.ports?.https ?? await freePort() : 0;
     const tlsLines = opts.tls ? [
@@ -37,9 +41,9 @@ export class Unbound {
       'server:',
       '  verbosity: 1', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
       '  username: ""', '  chroot: ""', `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`,
-      '  do-ip6: no', `  interface: 127.0.0.1@${port}`, `  port: ${port}`,
+      '  do-ip6: no', `  interface: ${address}@${port}`, `  port: ${port}`,
       ...tlsLines,
-      '  access-control: 127.0.0.0/8 allow', '  module-config: "iterator"', '  do-not-query-localhost: no',
+      '  access-control: 127.0.0.0/8 allow', ...(opts.netns ? ['  access-control: 0.0.0.0/0 allow'] : []), '  module-config: "iterator"', '  do-not-query-localhost: no',
       '  local-zone: "test." nodefault', '  qname-minimisation: no',
       ...(opts.zones ?? []).map((z) => `  local-zone: "${z}" static`),
       ...opts.data.map((d) => `  local-data: '${d}'`), // single quotes: TXT data keeps its double quotes
@@ -48,7 +52,10 @@ export class Unbound {
     ].join('\n');
     writeFileSync(join(dir, 'unbound.conf'), conf);
     const log: string[] = [];
-    const child = spawn('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = ['unbound', '-d', '-c', join(dir, 'unbound.conf')];
+    const child = opts.netns
+      ? spawn('ip', ['netns', 'exec', opts.netns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => log.push(d));
     const u = new Unbound(child, port, dir, log);
     u.tlsPort = tlsPort;
@@ -56,7 +63,7 @@ export class Unbound {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`unbound exited: ${log.join('')}`);
-      const r = await dig(['@127.0.0.1', '-p', String(port), 'probe.invalid', '+tries=1', '+time=1']).catch(() => null);
+      const r = await dig([`@${address}`, '-p', String(port), 'probe.invalid', '+tries=1', '+time=1'], 8000, opts.netns).catch(() => null);
       if (r && r.status) return u;
       await new Promise((r2) => setTimeout(r2, 50));
     }

@@ -1,0 +1,79 @@
+/**
+ * Brings the host's policy routing to a plan: reads what carries protocol 237, deletes what the
+ * plan no longer has, replaces routes that differ, adds missing rules. Idempotent, so it runs
+ * again after every link event (an interface set down loses its routes). Calls are serialized.
+ */
+import { ipBatch, ipJson } from './ip-runner.js';
+import {
+  ROUTE_PROTO, routeDelete, routeKey, routeReplace, routeValue, ruleAdd, ruleDelete, ruleKey,
+  type Family, type IpCommand, type RoutePlan, type RouteSpec, type RuleSpec,
+} from './route-plan.js';
+
+interface IpRule { priority: number; src: string; srclen?: number; table: string; suppress_prefixlen?: number; protocol?: string }
+interface IpRoute {
+  type?: string; dst: string; gateway?: string; dev?: string; table?: string; metric?: number;
+  nexthops?: Array<{ gateway?: string; dev: string; weight?: number }>;
+}
+
+function toRule(family: Family, r: IpRule): RuleSpec {
+  const hostLen = family === 4 ? 32 : 128;
+  const from = r.src === 'all' ? undefined : r.srclen !== undefined && r.srclen !== hostLen ? `${r.src}/${r.srclen}` : r.src;
+  return { family, pref: r.priority, from, table: r.table === 'main' ? 'main' : Number(r.table), suppressPrefixLength: r.suppress_prefixlen };
+}
+
+function toRoute(family: Family, r: IpRoute): RouteSpec {
+  return {
+    family, table: Number(r.table), type: r.type === 'unreachable' ? 'unreachable' : 'unicast', metric: r.metric || undefined,
+    via: r.gateway, dev: r.dev,
+    nexthops: r.nexthops?.map((h) => ({ via: h.gateway, dev: h.dev, weight: h.weight ?? 1 })),
+  };
+}
+
+export async function readInstalled(): Promise<RoutePlan> {
+  const routes: RouteSpec[] = [];
+  const rules: RuleSpec[] = [];
+  for (const family of [4, 6] as const) {
+    const rs = await ipJson<IpRule[]>(family, 'rule', 'show');
+    rules.push(...rs.filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => toRule(family, r)));
+    const rt = await ipJson<IpRoute[]>(family, 'route', 'show', 'table', 'all', 'proto', String(ROUTE_PROTO));
+    routes.push(...rt.filter((r) => r.dst === 'default' && r.table !== undefined).map((r) => toRoute(family, r)));
+  }
+  return { routes, rules };
+}
+
+/** The commands that take `installed` to `want`. */
+export function reconcile(installed: RoutePlan, want: RoutePlan): IpCommand[] {
+  const out: IpCommand[] = [];
+  const haveRoutes = new Map(installed.routes.map((r) => [routeKey(r), r]));
+  const wantRoutes = new Map(want.routes.map((r) => [routeKey(r), r]));
+  for (const [k, r] of wantRoutes) {
+    const have = haveRoutes.get(k);
+    if (have === undefined || routeValue(have) !== routeValue(r)) out.push(routeReplace(r));
+  }
+  const haveRules = new Map(installed.rules.map((r) => [ruleKey(r), r]));
+  const wantRules = new Map(want.rules.map((r) => [ruleKey(r), r]));
+  for (const [k, r] of wantRules) if (!haveRules.has(k)) out.push(ruleAdd(r));
+  for (const [k, r] of haveRules) if (!wantRules.has(k)) out.push(ruleDelete(r));
+  for (const [k, r] of haveRoutes) if (!wantRoutes.has(k)) out.push(routeDelete(r));
+  return out;
+}
+
+export class RouteApplier {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** Apply a plan; resolves with the commands run (none when the host already matches). */
+  apply(plan: RoutePlan): Promise<IpCommand[]> {
+    const next = this.chain.then(async () => {
+      const cmds = reconcile(await readInstalled(), plan);
+      if (cmds.length > 0) await ipBatch(cmds);
+      return cmds;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Remove every route and rule edgedns added (protocol 237), and nothing else. */
+  removeAll(): Promise<IpCommand[]> {
+    return this.apply({ routes: [], rules: [] });
+  }
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { reconcile } from './route-applier.js';
+import { formatCommand, planCommands, planRoutes } from './route-plan.js';
+import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
+
+const yaml = (mode: string) => `
+uplinks:
+  - { name: wan-a, interface: wan1, source: 10.201.0.2, gateway: 10.201.0.1, table: 101, priority: 100, weight: 1 }
+  - { name: wan-b, interface: wan2, source: 10.202.0.2, gateway: 10.202.0.1, table: 102, priority: 50, weight: 3 }
+multi-wan: { mode: ${mode}, apply-routes: true }
+`;
+
+function plan(mode: string, active: string[]) {
+  const raw = parseConfig(yaml(mode), 't.yaml').raw;
+  const sources = new Map([['wan-a', ['10.201.0.2']], ['wan-b', ['10.202.0.2']]]);
+  return planRoutes({ uplinks: uplinksFromConfig(raw), multiWan: multiWanFromConfig(raw), sources, active });
+}
+
+describe('planRoutes → ip commands', () => {
+  it('failover: per-uplink tables with an unreachable fallback, source rules, the selection in the default table', () => {
+    expect(planCommands(plan('failover', ['wan-a'])).map(formatCommand)).toEqual([
+      'ip route replace default table 101 proto 237 via 10.201.0.1 dev wan1',
+      'ip route replace unreachable default table 101 metric 65535 proto 237',
+      'ip route replace default table 102 proto 237 via 10.202.0.1 dev wan2',
+      'ip route replace unreachable default table 102 metric 65535 proto 237',
+      'ip route replace default table 100 proto 237 via 10.201.0.1 dev wan1',
+      'ip rule add lookup main suppress_prefixlength 0 pref 10000 protocol 237',
+      'ip rule add from 10.201.0.2 lookup 101 pref 10100 protocol 237',
+      'ip rule add from 10.202.0.2 lookup 102 pref 10101 protocol 237',
+      'ip rule add lookup 100 pref 10900 protocol 237',
+    ]);
+  });
+
+  it('failover to wan-b changes only the default table route', () => {
+    const a = planCommands(plan('failover', ['wan-a'])).map(formatCommand);
+    const b = planCommands(plan('failover', ['wan-b'])).map(formatCommand);
+    expect(b.filter((l) => !a.includes(l))).toEqual(['ip route replace default table 100 proto 237 via 10.202.0.1 dev wan2']);
+  });
+
+  it('load-balance: one multipath default weighted over the healthy uplinks', () => {
+    const cmds = planCommands(plan('load-balance', ['wan-a', 'wan-b'])).map(formatCommand);
+    expect(cmds).toContain('ip route replace default table 100 proto 237 nexthop via 10.201.0.1 dev wan1 weight 1 nexthop via 10.202.0.1 dev wan2 weight 3');
+  });
+
+  it('IPv6 uplinks render as ip -6 commands', () => {
+    const raw = parseConfig('uplinks:\n  - { name: v6, interface: wan6, source: "2001:db8::2", gateway: "2001:db8::1" }\n', 't').raw;
+    const p = planRoutes({ uplinks: uplinksFromConfig(raw), multiWan: multiWanFromConfig(raw), sources: new Map([['v6', ['2001:db8::2']]]), active: ['v6'] });
+    expect(planCommands(p).map(formatCommand)).toContain('ip -6 rule add from 2001:db8::2 lookup 101 pref 10100 protocol 237');
+  });
+});
+
+describe('reconcile', () => {
+  it('does nothing when the host already has the plan', () => {
+    const p = plan('failover', ['wan-a']);
+    expect(reconcile(p, p)).toEqual([]);
+  });
+
+  it('from nothing: every route and rule', () => {
+    expect(reconcile({ routes: [], rules: [] }, plan('failover', ['wan-a']))).toHaveLength(9);
+  });
+
+  it('replaces a route whose content changed and removes what the plan dropped', () => {
+    const installed = plan('failover', ['wan-a']);
+    installed.rules.push({ family: 4, pref: 10102, from: '10.203.0.2', table: 103 }); // a removed uplink's rule
+    installed.routes.push({ family: 4, table: 103, type: 'unreachable', metric: 65535 });
+    expect(reconcile(installed, plan('failover', ['wan-b'])).map(formatCommand)).toEqual([
+      'ip route replace default table 100 proto 237 via 10.202.0.1 dev wan2',
+      'ip rule del from 10.203.0.2 lookup 103 pref 10102 protocol 237',
+      'ip route del unreachable default table 103 metric 65535 proto 237',
+    ]);
+  });
+
+  it('removing everything deletes exactly what carries protocol 237', () => {
+    const cmds = reconcile(plan('failover', ['wan-a']), { routes: [], rules: [] }).map(formatCommand);
+    expect(cmds).toHaveLength(9);
+    expect(cmds.every((c) => / (rule|route) del /.test(c) && c.endsWith('237'))).toBe(true);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * `edgedns uplinks routes -c FILE --dry-run`: the `ip` commands policy routing would run on a
+ * host with none of it installed, every uplink taken as healthy. Source addresses not in the
+ * file are read off the interfaces of this host, as the server would.
+ */
+import { isIPv6 } from 'node:net';
+import type { Config } from '../config/types.js';
+import { interfaceAddress } from './interface-address.js';
+import { formatCommand, planCommands, planRoutes } from './route-plan.js';
+import { select } from './selection.js';
+import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
+
+export function dryRunRoutes(config: Config): string {
+  const uplinks = uplinksFromConfig(config.raw);
+  if (uplinks.length === 0) return '# no uplinks configured: nothing to route\n';
+  const multiWan = multiWanFromConfig(config.raw);
+  const notes: string[] = [];
+  const sources = new Map(uplinks.map((u) => {
+    const list = u.source !== undefined
+      ? [u.source, interfaceAddress(u.interface, isIPv6(u.source) ? 4 : 6)]
+      : [interfaceAddress(u.interface, 4), interfaceAddress(u.interface, 6)];
+    const found = list.filter((a): a is string => a !== undefined);
+    if (found.length === 0) notes.push(`# ${u.name}: no source address (${u.interface} has none on this host): its from-rule is left out`);
+    return [u.name, found];
+  }));
+  const selection = select(multiWan.mode, uplinks.map((u) => ({ name: u.name, priority: u.priority, weight: u.weight, healthy: true, stable: true })), null);
+  const plan = planRoutes({ uplinks, multiWan, sources, active: selection.active });
+  return [
+    `# multi-wan ${multiWan.mode}, every uplink healthy: ${selection.active.join(', ')} selected`,
+    ...notes,
+    ...planCommands(plan).map(formatCommand),
+  ].join('\n') + '\n';
+}
