@@ -2,18 +2,20 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks]
+// RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { uplinksSuite } from './uplinks.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,dot,doh,leases' },
+  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -199,6 +201,7 @@ async function main() {
     `tls: { cert: ${RUN}/server.pem, key: ${RUN}/server.key }`, 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
   ].join('\n'));
 
+  const dnsSuites = SUITES.filter((x) => ['udp', 'dot', 'doh'].includes(x));
   const servers = [
     { name: 'node-echo', port: 53530, proc: () => start('node-echo', process.execPath, [join(root, 'bench', 'node-echo.mjs'), '53530']) },
     { name: 'edgedns', port: 53540, dot: 53545, doh: 53555, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
@@ -209,7 +212,7 @@ async function main() {
 
   await sleep(500);
   const results = {};
-  for (const s of servers) {
+  for (const s of servers.filter(() => dnsSuites.length > 0 || SUITES.includes('leases'))) {
     s.p = s.proc();
     await waitUdp(s.port);
     dnsperf(s.port, join(RUN, 'queries.txt'), ['-n', '1', '-Q', '5000']); // warm the cache
@@ -217,7 +220,7 @@ async function main() {
   }
   const dohQuery = '0000010000010000000000000668303030303005626' + '56e63680474657374000001' + '0001';
   const b64 = Buffer.from(dohQuery, 'hex').toString('base64url');
-  for (const suite of SUITES) {
+  for (const suite of dnsSuites) {
     const members = servers.filter((s) => suite === 'udp' || s[suite]);
     for (const s of members) s[`${suite}Runs`] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -248,6 +251,7 @@ async function main() {
   }
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
   await stopAll();
+  if (SUITES.includes('uplinks')) results.uplinks = await uplinksSuite(RUNS >= 5 ? RUNS : 5);
   writeResults(results);
 }
 
@@ -270,27 +274,29 @@ function writeResults(res) {
   };
   const e = res.udp?.edgedns;
   const ceiling = res.udp?.['node-echo']?.median;
+  const u = res.uplinks;
   const text = `# Benchmark results
 
 Written by \`npm run bench\` (\`bench/run.mjs\`) on ${new Date().toISOString().slice(0, 10)}; ${cpu}, Node ${process.version}.
+This run measured: ${SUITES.join(', ')}; sections of other suites are kept from earlier runs.
 Cache-hit workload: ${NAMES.toLocaleString('en')} names warmed first; load on core 0, each server on core 1; ${RUNS} runs of
 ${SECONDS} s, interleaved across servers; median and min–max of queries per second.
 
-## UDP (\`dnsperf -c 10\`)
+${res.udp ? `## UDP (\`dnsperf -c 10\`)
 
 ${table('udp', true)}
 ${res.rss100k ? `edgedns RSS with 100,000 more answers cached: **${res.rss100k.toFixed(0)} MB** (target ≤ 120 MB).\n` : ''}
 Target: cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
 
-## DoT (\`dnsperf -m dot -c 10\`)
+` : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
 
 ${table('dot', false)}
-## DoH (\`h2load -c 10 -m 10\`, one cached question, HTTP/2 GET)
+` : ''}${res.doh ? `## DoH (\`h2load -c 10 -m 10\`, one cached question, HTTP/2 GET)
 
 ${table('doh', false)}
 Targets: edgedns DoT and DoH cache-hit throughput ≥ Unbound's in the same run —
 DoT ${pct(res.dot?.edgedns?.median, res.dot?.unbound?.median)}, DoH ${pct(res.doh?.edgedns?.median, res.doh?.unbound?.median)} of Unbound.
-${res.leases ? `
+` : ''}${res.leases ? `
 ## Kea leases
 
 A kea4 file of 100,000 rows (50,000 live leases, each after an expired one for the same address):
@@ -302,9 +308,35 @@ A kea4 file of 100,000 rows (50,000 live leases, each after an expired one for t
 | appended row → answer (median of 60) | ${res.leases.updateMedianMs.toFixed(1)} ms (p90 ${res.leases.updateP90Ms.toFixed(1)} ms) | < 200 ms |
 | cache-hit UDP qps, quiet | ${fmt(res.leases.quiet)} | |
 | cache-hit UDP qps, 100 lease rows/s appended | ${fmt(res.leases.churn)} (${pct(res.leases.churn, res.leases.quiet)}) | no effect |
+` : ''}${u ? `
+## Multi-WAN uplinks
+
+Two uplinks in network namespaces (test/fixtures/multiwan-lab.sh), a dns probe every ${u.probe.interval} ms with a
+${u.probe.timeout} ms timeout, down-after ${u.probe.downAfter}; time from the failure to edgedns's selection change,
+${u.linkDown.length} runs each:
+
+| failure | switch (median) | runs (ms) | target |
+| --- | --- | --- | --- |
+| wan1's ISP link set down (carrier lost) | ${u.linkDownMedian} ms | ${u.linkDown.join(', ')} | < 200 ms |
+| ISP blackholes wan1's address (carrier up) | ${u.blackholeMedian} ms | ${u.blackhole.join(', ')} | ≤ interval × down-after + timeout + 100 ms = ${u.probe.interval * u.probe.downAfter + u.probe.timeout + 100} ms |
+
+Probing cost, 10 uplinks × (a dns and an icmp probe per second) = ${u.cost.probesPerSecond} probes/s, over 20 s:
+edgedns **${u.cost.selfPct.toFixed(1)}%** of a core, its \`ping\` children ${u.cost.childrenPct.toFixed(1)}% more; RSS ${u.cost.rssMb.toFixed(0)} MB.
 ` : ''}`;
-  writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), mergeSections(text));
   console.log(text);
+}
+
+/** The new text, plus the sections of the old RESULTS.md this run did not write. */
+function mergeSections(text) {
+  let old = '';
+  try { old = readFileSync(join(root, 'bench', 'RESULTS.md'), 'utf8'); } catch { return text; }
+  const sections = (t) => t.split(/^(?=## )/m).slice(1).map((x) => [x.split('\n')[0], x]);
+  const fresh = new Map(sections(text));
+  const head = text.split(/^(?=## )/m)[0];
+  const kept = sections(old).map(([title, body]) => fresh.get(title) ?? body);
+  const added = [...fresh].filter(([title]) => !sections(old).some(([t]) => t === title)).map(([, b]) => b);
+  return head + [...kept, ...added].map((b) => (b.endsWith('\n\n') ? b : `${b.trimEnd()}\n\n`)).join('').trimEnd() + '\n';
 }
 
 main().catch(async (e) => {

@@ -6,13 +6,16 @@
  * routing edgedns installs must match its dry-run and go away on stop.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
+import { DnsFixture } from './helpers/dns-fixture.js';
+import { dig } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'ping');
@@ -190,5 +193,45 @@ admin: { socket: ${socket} }
     expect(rules.some((r) => r.priority === 20000)).toBe(true);
     expect(lab.gw.ip('route', 'show', 'table', 'all', 'proto', '237').trim()).toBe('');
     expect(lab.gw.ip('route', 'show', 'table', '150')).toContain('unreachable default');
+  });
+});
+
+describe.skipIf(missingOrNotRoot('setpriv', 'dig'))('multi-WAN without CAP_NET_ADMIN', () => {
+  let upstream: DnsFixture;
+  let edge: EdgednsProcess;
+
+  afterAll(async () => {
+    await edge?.stop();
+    await upstream?.close();
+  });
+
+  it('turns policy routing off with one clear line; probes and source binding still work', async () => {
+    upstream = await DnsFixture.start({ answers: { 'a.example': ['192.0.2.1', 60] } });
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-mwan-nobody-'));
+    chmodSync(dir, 0o755);
+    chownSync(dir, 65534, 65534); // the unprivileged server makes its admin socket here
+    const socket = join(dir, 'admin.sock');
+    edge = await EdgednsProcess.start(`
+listen: [{ address: 127.0.0.1, port: ${port} }]
+upstreams: [${upstream.url}]
+uplinks:
+  - name: loop
+    interface: lo
+    source: 127.0.0.1
+    probes: [{ type: dns, target: "127.0.0.1:${upstream.port}", interval: 200ms, timeout: 150ms }]
+multi-wan: { apply-routes: true }
+admin: { socket: ${socket} }
+`, { wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], configDir: dir });
+    const line = await edge.waitForLog('policy routing off');
+    expect(line).toContain('no CAP_NET_ADMIN');
+    expect(edge.logs.filter((l) => l.includes('policy routing off'))).toHaveLength(1);
+    expect((await dig(['@127.0.0.1', '-p', String(port), 'a.example'])).answer[0].data).toBe('192.0.2.1');
+    await sleep(500);
+    const status = await adminGet(socket, '/uplinks');
+    expect(status.routing.enabled).toBe(false);
+    expect(status.uplinks[0]).toMatchObject({ name: 'loop', state: 'up', selected: true });
+    expect(status.uplinks[0].probes[0].samples).toBeGreaterThanOrEqual(2);
+    expect((await adminGet(socket, '/upstreams')).upstreams[0]).toMatchObject({ uplink: 'loop', queries: 1 });
   });
 });

@@ -2,7 +2,7 @@
  * The one place the uplinks room runs `ip`: JSON reads and `-batch` writes. Rendering stays pure
  * elsewhere; this file only executes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Family, IpCommand } from './route-plan.js';
 
@@ -40,7 +40,7 @@ export async function ipBatch(commands: IpCommand[]): Promise<void> {
   if (errors.length > 0) throw new IpError('IP_FAILED', errors.join('; '));
 }
 
-/** Why this process cannot change routes, or null when it can (CAP_NET_ADMIN and `ip`). */
+/** Why this process cannot change routes, or null when it can (CAP_NET_ADMIN and `ip`). Runs once, at start. */
 export function routingUnavailable(): string | null {
   let capEff = 0n;
   try {
@@ -48,5 +48,6 @@ export function routingUnavailable(): string | null {
     capEff = m ? BigInt(`0x${m[1]}`) : 0n;
   } catch { /* not Linux: no capabilities to read */ }
   if ((capEff & (1n << 12n)) === 0n) return 'no CAP_NET_ADMIN (run as root or add contrib/edgedns-multiwan.conf)';
+  if (spawnSync('ip', ['-V'], { stdio: 'ignore' }).error) return 'ip (iproute2) is not installed';
   return null;
 }

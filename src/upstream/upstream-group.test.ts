@@ -6,6 +6,7 @@ import { parseUpstream } from '../config/validate.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { makeTransport } from './make-transport.js';
 import { AllUpstreamsFailed, UpstreamGroup } from './upstream-group.js';
+import type { UplinkSource } from '../uplinks/uplink-source.js';
 
 describe('UpstreamGroup with real UDP peers on loopback', () => {
   let fast: DnsFixture;
@@ -53,6 +54,27 @@ describe('UpstreamGroup with real UDP peers on loopback', () => {
     await g.resolve(makeQuery('a.example'));
     expect(silent.seen.length).toBe(before); // the healthy one answered first
     g.close();
+  });
+
+  it('binds the selected uplink\'s source, and retries once on the new uplink when it changes mid-query', async () => {
+    // A stand-in for the uplink monitor, because the test must switch the selection at an exact
+    // moment; the real monitor drives real sockets in test/multiwan.test.ts.
+    const deadPath = await DnsFixture.start({ answers, silentFrom: '127.0.0.1' });
+    const listeners = new Set<() => void>();
+    const uplinks: UplinkSource = {
+      generation: 0,
+      route: () => ({ uplink: uplinks.generation === 0 ? 'wan-a' : 'wan-b', address: uplinks.generation === 0 ? '127.0.0.1' : '127.0.0.2' }),
+      onChange: (cb) => { listeners.add(cb); return () => listeners.delete(cb); },
+    };
+    const g = new UpstreamGroup([cfg(deadPath)], 'ordered', 300, makeTransport, systemClock, undefined, uplinks);
+    expect(g.stats()[0].uplink).toBe('wan-a');
+    const answer = g.resolve(makeQuery('a.example'));
+    setTimeout(() => { (uplinks as { generation: number }).generation = 1; for (const cb of listeners) cb(); }, 100);
+    await expect(answer).resolves.toMatchObject({ upstream: deadPath.url, uplink: 'wan-b' });
+    expect(deadPath.seen.map((q) => q.from)).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(g.stats()[0]).toMatchObject({ errors: 0, state: 'up', uplink: 'wan-b' }); // the old path's timeout is forgiven
+    g.close();
+    await deadPath.close();
   });
 
   it('rejects with AllUpstreamsFailed when none answers', async () => {

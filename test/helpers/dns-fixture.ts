@@ -14,6 +14,8 @@ export interface FixtureOptions {
   silent?: boolean;
   /** send a reply with a wrong ID first, then the right one */
   spoofFirst?: boolean;
+  /** say nothing to queries from this source address (a path that went dead) */
+  silentFrom?: string;
 }
 
 /** What a spoofed reply claims; a test asserts edgedns never serves it. */
@@ -24,6 +26,7 @@ export interface SeenQuery {
   port: number;
   name: string;
   type: string;
+  from: string;
 }
 
 export class DnsFixture {
@@ -52,8 +55,8 @@ export class DnsFixture {
     }
     const question = q.questions?.[0];
     if (!question) return;
-    this.seen.push({ id: q.id ?? 0, port: rinfo.port, name: question.name, type: question.type });
-    if (this.opts.silent) return;
+    this.seen.push({ id: q.id ?? 0, port: rinfo.port, name: question.name, type: question.type, from: rinfo.address });
+    if (this.opts.silent || this.opts.silentFrom === rinfo.address) return;
     const hit = this.opts.answers?.[question.name.toLowerCase()];
     const reply = (id: number, address = hit?.[0]) => dnsPacket.encode({
       type: 'response', id, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED | (hit ? 0 : 3),

@@ -1,5 +1,6 @@
 /**
- * The multi-WAN lab of recipe §6, made and removed by the test: a gateway namespace with two
+ * The multi-WAN lab of recipe §6 (test/fixtures/multiwan-lab.sh, which the benchmark uses too),
+ * made and removed by the test: a gateway namespace with two
  * uplinks (wan1, wan2) to two ISP namespaces, each ISP running a real Unbound on the shared
  * service address 10.250.0.53 that answers `whoami.test` TXT with its own name, and a LAN client
  * namespace routed through the gateway.
@@ -9,37 +10,25 @@
  */
 import { execFileSync } from 'node:child_process';
 import { dig } from './dig.js';
-import { Netns } from './netns.js';
+import { fileURLToPath } from 'node:url';
+import { Netns, uniqueName } from './netns.js';
 import { Unbound } from './unbound.js';
 
 export const SERVICE = '10.250.0.53';
 
+const SCRIPT = fileURLToPath(new URL('../fixtures/multiwan-lab.sh', import.meta.url));
+
 export class MultiWanLab {
-  readonly gw = new Netns();
-  readonly isp1 = new Netns();
-  readonly isp2 = new Netns();
-  readonly lan = new Netns();
+  private readonly prefix = uniqueName();
+  readonly gw: Netns;
+  readonly isp1: Netns;
+  readonly isp2: Netns;
+  readonly lan: Netns;
   private readonly unbound: Unbound[] = [];
 
   constructor() {
-    const { gw, isp1, isp2, lan } = this;
-    gw.ip('link', 'add', 'wan1', 'type', 'veth', 'peer', 'name', 'isp1-lan', 'netns', isp1.name);
-    gw.ip('link', 'add', 'wan2', 'type', 'veth', 'peer', 'name', 'isp2-lan', 'netns', isp2.name);
-    gw.ip('link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'host0', 'netns', lan.name);
-    gw.ip('addr', 'add', '10.201.0.2/24', 'dev', 'wan1');
-    gw.ip('addr', 'add', '10.202.0.2/24', 'dev', 'wan2');
-    gw.ip('addr', 'add', '10.203.0.1/24', 'dev', 'lan0');
-    for (const [ns, dev, addr, back] of [[isp1, 'isp1-lan', '10.201.0.1/24', '10.201.0.2'], [isp2, 'isp2-lan', '10.202.0.1/24', '10.202.0.2']] as const) {
-      ns.ip('addr', 'add', addr, 'dev', dev);
-      ns.ip('addr', 'add', `${SERVICE}/32`, 'dev', 'lo');
-      ns.ip('link', 'set', dev, 'up');
-      ns.ip('route', 'add', '10.203.0.0/24', 'via', back); // the way back to the LAN
-    }
-    lan.ip('addr', 'add', '10.203.0.10/24', 'dev', 'host0');
-    lan.ip('link', 'set', 'host0', 'up');
-    lan.ip('route', 'add', 'default', 'via', '10.203.0.1');
-    for (const dev of ['wan1', 'wan2', 'lan0']) gw.ip('link', 'set', dev, 'up');
-    execFileSync('ip', ['netns', 'exec', gw.name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    execFileSync('sh', [SCRIPT, 'up', this.prefix]);
+    [this.gw, this.isp1, this.isp2, this.lan] = ['gw', 'isp1', 'isp2', 'lan'].map((n) => new Netns(`${this.prefix}-${n}`, true));
   }
 
   async startIsps(): Promise<void> {

@@ -5,10 +5,14 @@ export function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8' });
 }
 
-export class Netns {
-  readonly name = `edns-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+export function uniqueName(): string {
+  return `edns-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+}
 
-  constructor() {
+export class Netns {
+  /** `existing`: a namespace made elsewhere (a lab script) that this object removes */
+  constructor(readonly name = uniqueName(), existing = false) {
+    if (existing) return;
     ip('netns', 'add', this.name);
     ip('-n', this.name, 'link', 'set', 'lo', 'up');
   }
