@@ -66,6 +66,8 @@ describe.skipIf(skip)('multi-WAN in network namespaces', () => {
     lab.gw.ip('rule', 'add', 'from', '10.203.0.99', 'lookup', '150', 'pref', '20000');
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-mwan-'));
     socket = join(dir, 'admin.sock');
+    // wan-a's source comes from its interface, wan-b's from the file
+    const uplink = (name: string, iface: string, n: number, priority: number, source: string) => `  - { name: ${name}, interface: ${iface}, ${source ? `${source}, ` : ''}gateway: 10.20${n}.0.1, table: 10${n}, priority: ${priority}, probes: ${probes}, down-after: ${DOWN_AFTER}, up-after: 2, hold-down: ${HOLD_DOWN_MS}ms }`;
     const probes = `[{ type: dns, target: ${SERVICE}, interval: ${INTERVAL_MS}ms, timeout: ${TIMEOUT_MS}ms }, { type: icmp, target: ${SERVICE}, interval: ${INTERVAL_MS}ms, timeout: ${TIMEOUT_MS}ms }]`;
     edge = await EdgednsProcess.start(`
 listen: [{ address: 127.0.0.1, port: 5353 }]
@@ -73,25 +75,8 @@ upstreams: [udp://${SERVICE}:53]
 upstream-timeout: 400ms
 forward: [{ domain: whoami.test, upstreams: [udp://${SERVICE}:53] }]   # .test is answered locally otherwise (RFC 6761)
 uplinks:
-  - name: wan-a
-    interface: wan1
-    gateway: 10.201.0.1
-    table: 101
-    priority: 100
-    probes: ${probes}
-    down-after: ${DOWN_AFTER}
-    up-after: 2
-    hold-down: ${HOLD_DOWN_MS}ms
-  - name: wan-b
-    interface: wan2
-    source: 10.202.0.2
-    gateway: 10.202.0.1
-    table: 102
-    priority: 50
-    probes: ${probes}
-    down-after: ${DOWN_AFTER}
-    up-after: 2
-    hold-down: ${HOLD_DOWN_MS}ms
+${uplink('wan-a', 'wan1', 1, 100, '')}
+${uplink('wan-b', 'wan2', 2, 50, 'source: 10.202.0.2')}
 multi-wan: { mode: failover, apply-routes: true }
 admin: { socket: ${socket} }
 `, { netns: lab.gw.name, configDir: dir });

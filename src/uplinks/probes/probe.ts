@@ -27,3 +27,23 @@ export function hostPort(target: string, fallbackPort: number): { host: string; 
 export function elapsedMs(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e6;
 }
+
+/**
+ * The frame of a socket probe: `run` starts it and returns its cleanup; the first of an answer,
+ * an error or the timeout settles it, then the cleanup runs.
+ */
+export function settleOnce(label: string, timeoutMs: number, run: (done: (r: ProbeResult) => void) => () => void): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let cleanup = () => undefined as void;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, error: `${label}: timeout after ${timeoutMs} ms` }), timeoutMs);
+    cleanup = run(done);
+  });
+}

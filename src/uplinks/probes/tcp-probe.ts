@@ -1,24 +1,16 @@
 /** `tcp`: a connect to target:port from the uplink's source; the handshake completing counts. */
 import net from 'node:net';
-import { elapsedMs, hostPort, type Probe } from './probe.js';
+import { elapsedMs, hostPort, settleOnce, type Probe } from './probe.js';
 
-export const tcpProbe: Probe = (spec, ctx) => {
+export const tcpProbe: Probe = async (spec, ctx) => {
   const { host, port } = hostPort(spec.target, spec.port ?? 443);
   const label = `tcp to ${host}:${port}`;
-  if (ctx.source === undefined) return Promise.resolve({ ok: false, error: `${label}: no source address on ${ctx.iface}` });
-  return new Promise((resolve) => {
+  if (ctx.source === undefined) return { ok: false, error: `${label}: no source address on ${ctx.iface}` };
+  return settleOnce(label, spec.timeoutMs, (done) => {
     const start = process.hrtime.bigint();
     const sock = net.connect({ host, port, localAddress: ctx.source });
-    let done = false;
-    const finish = (r: Awaited<ReturnType<Probe>>) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish({ ok: false, error: `${label}: timeout after ${spec.timeoutMs} ms` }), spec.timeoutMs);
-    sock.once('connect', () => finish({ ok: true, rttMs: elapsedMs(start) }));
-    sock.once('error', (e) => finish({ ok: false, error: `${label}: ${e.message}` }));
+    sock.once('connect', () => done({ ok: true, rttMs: elapsedMs(start) }));
+    sock.once('error', (e) => done({ ok: false, error: `${label}: ${e.message}` }));
+    return () => sock.destroy();
   });
 };
