@@ -64,8 +64,9 @@ describe('HealthMachine (driven clock)', () => {
     expect(m.carrier(true, 'wan1', 700)).toBeNull();
     expect(m.state).toBe('down');
     m.round(true, '', 1000);
-    expect(m.round(true, '', 2000)).toBeNull(); // 2 good rounds, hold-down runs to 10.5 s
-    expect(m.round(true, '', 10_500)).toMatchObject({ to: 'up' });
+    expect(m.round(true, '', 2000)).toBeNull(); // 2 good rounds; hold-down counts from the return (0.7 s)
+    expect(m.round(true, '', 10_699)).toBeNull();
+    expect(m.round(true, '', 10_700)).toMatchObject({ to: 'up' });
   });
 
   it('the first round decides the starting state, without hysteresis or a flap', () => {

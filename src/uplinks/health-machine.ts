@@ -6,7 +6,7 @@
  *   degraded → up on a good round.
  * - carrier lost → down at once (the kernel shows it within ~10 ms; probes would take seconds).
  * - down → up after `upAfter` good rounds in a row *and* `holdDown` since the last failure seen
- *   (a failed round or a carrier loss), so a link that keeps flapping stays down.
+ *   (a failed round, or the moment carrier came back), so a link that keeps flapping stays down.
  * - the first round decides the starting state directly: no hysteresis before anything is known.
  * - stable: up for at least `minUp` (uplinks up since start count as stable).
  */
@@ -99,6 +99,7 @@ export class HealthMachine {
     this.carrierUp = up;
     if (up) {
       this.goodInRow = 0;
+      this.lastFailAt = now; // it failed until now: hold-down counts from its return
       this.reason = `carrier back on ${iface}; waiting for ${this.s.upAfter} good rounds and hold-down`;
       return null;
     }
