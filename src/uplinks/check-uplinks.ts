@@ -4,13 +4,9 @@
  */
 import { isIP } from 'node:net';
 import type { RawConfig } from '../config/schema.js';
+import type { PathIssue } from '../config/validate.js';
 import { hostPort } from './probes/probe.js';
 import { DEFAULT_TABLE, uplinksFromConfig } from './uplink-model.js';
-
-interface PathIssue {
-  path: Array<string | number>;
-  message: string;
-}
 
 /** Tables the kernel reserves: unspec, default, main, local. */
 const RESERVED_TABLES = new Set([0, 253, 254, 255]);

@@ -93,16 +93,15 @@ export class HttpsTransport implements Transport {
     return body;
   }
 
-  private replaceClient(): void {
+  /** The next query makes a new client; `graceful`: the old one finishes its requests first. */
+  private replaceClient(graceful = false): void {
     const old = this.client;
     this.client = null;
-    old?.then((c) => c.destroy()).catch(() => undefined);
+    old?.then((c) => (graceful ? c.close() : c.destroy())).catch(() => undefined);
   }
 
   drain(): void {
-    const old = this.client;
-    this.client = null;
-    old?.then((c) => c.close()).catch(() => undefined); // close() lets requests under way finish
+    this.replaceClient(true);
   }
 
   close(): void {
