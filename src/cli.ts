@@ -8,6 +8,7 @@ import { cacheFlush, reload, show, SHOW_VIEWS, type ShowView } from './admin/sho
 import { createLogger } from './log.js';
 import { EdgeServer } from './server.js';
 import { dryRunRoutes } from './uplinks/routes-command.js';
+import { wgAddPeer, wgApply, wgInit, wgRemovePeer, type Io } from './wireguard/wg-command.js';
 
 const HELP = `edgedns — the DNS server of an edge gateway
 
@@ -21,12 +22,19 @@ Usage:
   edgedns reload                 re-read the config file; an invalid one changes nothing
   edgedns uplinks routes -c FILE --dry-run
                                  print the ip commands multi-WAN policy routing would run
+  edgedns wg init -c FILE        make the WireGuard server key (mode 0600) if missing; print its public key
+  edgedns wg add-peer NAME -c FILE [--full-tunnel | --split] [--psk] [--png FILE]
+                                 add a peer; print its client config (stdout) and QR (stderr)
+  edgedns wg remove-peer NAME -c FILE
+  edgedns wg apply -c FILE [--dry-run]
+                                 bring the tunnel to the config (kernel WireGuard, else wireguard-go)
+  edgedns wg show [--json]       peers of a running server: handshake, rx/tx, endpoint, state
   edgedns --help | --version
 
 show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
 --admin unix:/path/admin.sock, else the admin settings of -c FILE, else http://127.0.0.1:9153.
 Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
-Not in this build yet: wg, queueing apply (see README).
+Not in this build yet: queueing apply (see README).
 `;
 
 function version(): string {
@@ -52,6 +60,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
         config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' },
         admin: { type: 'string' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' },
         dir: { type: 'string' }, name: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true },
+        'full-tunnel': { type: 'boolean' }, split: { type: 'boolean' }, psk: { type: 'boolean' }, png: { type: 'string' },
       },
       allowPositionals: true,
     });
@@ -71,6 +80,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'uplinks':
       if (args.positionals[0] !== 'routes') break;
       return uplinkRoutes(args.values.config, args.values['dry-run'] === true);
+    case 'wg':
+      if (args.positionals[0] === 'show') return adminCommand('show', ['wireguard'], args.values);
+      if (!['init', 'add-peer', 'remove-peer', 'apply'].includes(args.positionals[0] ?? '')) break;
+      return wgCommand(args.positionals, args.values);
     case 'cert':
       if (args.positionals[0] !== 'init') break;
       return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
@@ -121,6 +134,32 @@ async function uplinkRoutes(file: string | undefined, dryRun: boolean): Promise<
     return 0;
   } catch (e) {
     process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : (e as Error).message}\n`);
+    return 1;
+  }
+}
+
+const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+interface WgFlags { config?: string; admin?: string; 'dry-run'?: boolean; 'full-tunnel'?: boolean; split?: boolean; psk?: boolean; png?: string }
+
+async function wgCommand([sub, name]: string[], v: WgFlags): Promise<number> {
+  const usage = (msg: string) => {
+    process.stderr.write(`edgedns wg ${sub}: ${msg}\n`);
+    return 2;
+  };
+  if (!v.config) return usage('-c FILE is required');
+  if ((sub === 'add-peer' || sub === 'remove-peer') && !name) return usage('a peer NAME is required');
+  if (v['full-tunnel'] && v.split) return usage('--full-tunnel and --split exclude each other');
+  try {
+    const config = await loadConfig(v.config);
+    if (sub === 'init') wgInit(config, stdio);
+    else if (sub === 'add-peer') await wgAddPeer(config, name, { scope: v.split ? 'split' : 'full', psk: v.psk === true, png: v.png, admin: v.admin }, stdio);
+    else if (sub === 'remove-peer') wgRemovePeer(config, name, stdio);
+    else await wgApply(config, v['dry-run'] === true, createLogger(config.log.level, true), stdio);
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) process.stderr.write(`${e.issues.map(formatIssue).join('\n')}\n`);
+    else process.stderr.write(`edgedns wg ${sub}: ${(e as Error).message}\n`);
     return 1;
   }
 }

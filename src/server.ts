@@ -15,6 +15,8 @@ import { LeaseManager, type LeasesConfig } from './leases/lease-manager.js';
 import { NO_UPLINKS } from './admin/sources.js';
 import { UplinkMonitor } from './uplinks/uplink-monitor.js';
 import { multiWanFromConfig, uplinksFromConfig } from './uplinks/uplink-model.js';
+import { NO_WIREGUARD, WireguardService } from './wireguard/wireguard-service.js';
+import { wgFromConfig } from './wireguard/wg-model.js';
 
 export interface ServerOptions {
   configPath?: string;
@@ -29,6 +31,7 @@ export class EdgeServer {
   private readonly listeners: ListenerSet;
   private admin: AdminServer | null = null;
   private leases: LeaseManager | null = null;
+  private wireguard: WireguardService | null = null;
   private errorsLogged = 0;
 
   private constructor(
@@ -57,12 +60,15 @@ export class EdgeServer {
     const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log, uplinks), opts, uplinks);
     try {
       server.startLeases(config);
+      await server.syncWireguard(config); // before listeners: the tunnel's DNS listener needs its interface
       await server.listeners.apply(config.listen, true);
       if (config.admin.http || config.admin.socket) {
         server.admin = new AdminServer(config.admin, {
           resolver: () => server.resolver,
           leases: () => server.leases?.list() ?? [], leaseStats: () => server.leases?.stats() ?? [],
-          uplinks: () => server.uplinkStatus(), wireguard: () => [], queueing: () => [],
+          uplinks: () => server.uplinkStatus(), queueing: () => [],
+          wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
+          wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
           reload: () => server.reload(),
         }, opts.log);
         await server.admin.start();
@@ -100,6 +106,21 @@ export class EdgeServer {
     this.uplinks = EdgeServer.makeUplinks(next, this.opts);
   }
 
+  /** Start, update or stop the WireGuard service to match the config. Its failures never stop DNS. */
+  private async syncWireguard(c: Config): Promise<void> {
+    const settings = wgFromConfig(c);
+    if (settings === null) {
+      await this.wireguard?.stop();
+      this.wireguard = null;
+      return;
+    }
+    if (this.wireguard) return this.wireguard.update(settings);
+    this.wireguard = new WireguardService(settings, {
+      layers: this.resolver.layers, zoneTtl: c.zone.ttl, uplinks: () => this.uplinks, clock: this.opts.clock ?? systemClock, log: this.opts.log,
+    });
+    await this.wireguard.start();
+  }
+
   private leasesConfig(c: Config): LeasesConfig | null {
     const l = c.raw.leases;
     if (!l || (!l.kea4 && !l.kea6)) return null;
@@ -130,6 +151,7 @@ export class EdgeServer {
       upstreams: c.upstreams.map((u) => u.url),
       uplinks: this.uplinks ? { mode: this.uplinks.multiWan.mode, names: this.uplinks.uplinks.map((u) => u.name), routing: this.uplinks.routing.enabled } : null,
       leases: this.leasesConfig(c),
+      wireguard: this.wireguard ? wgFromConfig(c)?.interface : null,
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
       acl: c.acl.length > 0 ? c.acl : 'default (loopback, RFC 1918, RFC 4193, link-local)',
@@ -174,6 +196,7 @@ export class EdgeServer {
     await this.reloadUplinks(next, previous);
     this.resolver.apply(next, this.uplinks);
     this.startLeases(next, previous);
+    await this.syncWireguard(next);
     await this.listeners.apply(next.listen, false);
     this.opts.log.info({ config: next.source, listeners: this.listeners.ids() }, 'config reloaded');
     return { ok: true };
@@ -186,6 +209,7 @@ export class EdgeServer {
   /** Stop accepting, let in-flight queries finish (bounded), close upstreams. */
   async stop(): Promise<void> {
     this.leases?.close(false);
+    await this.wireguard?.stop();
     await this.admin?.close();
     await this.listeners.close();
     this.resolver.close();

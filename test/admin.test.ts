@@ -90,7 +90,7 @@ log: { queries: true }
     expect(zone.records).toContainEqual(expect.objectContaining({ name: '1.0.0.10.in-addr.arpa', type: 'PTR', origin: 'synthesized' }));
     expect(await get('/leases')).toEqual({ leases: [], sources: [] });
     expect(await get('/uplinks')).toEqual({ mode: null, selection: null, routing: null, uplinks: [], events: [] });
-    expect(await get('/wireguard')).toEqual({ peers: [] });
+    expect(await get('/wireguard')).toMatchObject({ configured: false, interface: null, peers: [] });
     expect(await get('/queueing')).toEqual({ uplinks: [] });
     expect((await request(http(), 'GET', '/nope')).status).toBe(404);
   });

@@ -173,7 +173,7 @@ export class AdminServer {
         case 'GET /leases': return this.send(res, 200, { leases: this.src.leases(), sources: this.src.leaseStats() });
         case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats() });
         case 'GET /uplinks': return this.send(res, 200, this.src.uplinks());
-        case 'GET /wireguard': return this.send(res, 200, { peers: this.src.wireguard() });
+        case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: this.src.queueing() });
         case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
         default: {

@@ -95,6 +95,13 @@ export function createMetrics(src: AdminSources): client.Registry {
     uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
   gauge(r, 'edgedns_uplink_probe_loss_ratio', 'Failed share of the last 100 probes per uplink', ['uplink'], () =>
     uplinks().filter((u) => u.loss !== null).map((u) => [{ uplink: u.name }, u.loss!]));
+  const wgPeers = () => src.wireguardPeers().map((p) => [{ peer: p.name ?? p.publicKey }, p] as const);
+  gauge(r, 'edgedns_wireguard_peers', 'WireGuard peers by state (up: handshake under 3 minutes ago)', ['state'], () =>
+    (['up', 'stale', 'never'] as const).map((s) => [{ state: s }, src.wireguardPeers().filter((p) => p.state === s).length]));
+  counter(r, 'edgedns_wireguard_peer_receive_bytes_total', 'Bytes received from each WireGuard peer', ['peer'], () => wgPeers().map(([l, p]) => [l, p.rx]));
+  counter(r, 'edgedns_wireguard_peer_transmit_bytes_total', 'Bytes sent to each WireGuard peer', ['peer'], () => wgPeers().map(([l, p]) => [l, p.tx]));
+  gauge(r, 'edgedns_wireguard_peer_handshake_age_seconds', 'Seconds since the latest handshake with each peer', ['peer'], () =>
+    wgPeers().filter(([, p]) => p.handshakeAgeS !== null).map(([l, p]) => [l, p.handshakeAgeS!]));
   gauge(r, 'edgedns_lease_names', 'Names served from DHCP leases', ['source'], () => {
     const bySource = new Map<string, number>();
     for (const l of src.leases()) if (l.state === 'active') bySource.set(l.source, (bySource.get(l.source) ?? 0) + 1);

@@ -53,9 +53,19 @@ export function render(view: ShowView, d: J): string {
             u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : ''])),
       ].join('\n');
     }
-    case 'wireguard':
-      return table(['peer', 'address', 'handshake', 'rx', 'tx', 'endpoint', 'state'],
-        d.peers.map((p: J) => [p.name, p.address, ago(p.handshake), bytes(p.rx ?? 0), bytes(p.tx ?? 0), p.endpoint, p.state]));
+    case 'wireguard': {
+      if (!d.configured) return 'no wireguard section in the config\n';
+      const ep = d.endpoint as J | null;
+      return [
+        `interface   ${d.interface} (${d.implementation ?? 'not applied'}${d.pid ? `, pid ${d.pid}` : ''}), port ${d.listenPort}, public key ${d.publicKey ?? '—'}`,
+        `clients     dial ${ep ? `${ep.endpoint}${ep.uplink ? ` (uplink ${ep.uplink})` : ''}` : '— (no endpoint configured)'}`,
+        ...(d.error ? [`error       ${d.error}`] : []),
+        '',
+        table(['peer', 'address', 'handshake', 'rx', 'tx', 'endpoint', 'allowed ips', 'state'],
+          d.peers.map((p: J) => [p.name ?? `${String(p.publicKey).slice(0, 8)}…`, (p.address as string[]).join(', '), ago(p.handshake),
+            bytes(p.rx ?? 0), bytes(p.tx ?? 0), p.endpoint, (p.allowedIps as string[]).join(', '), p.state])),
+      ].join('\n');
+    }
     case 'queueing':
       return table(['uplink', 'qdisc', 'why', 'rate', 'backlog', 'drops', 'marks'],
         d.uplinks.map((u: J) => [u.name, u.qdisc, u.reason, u.rate, u.backlog, u.drops, u.marks]));

@@ -1,10 +1,12 @@
 /**
- * What the admin API reads. Modules that are not built yet (WireGuard, queueing) report empty lists here until they are; the paths and shapes are already fixed.
+ * What the admin API reads. Modules that are not built yet (queueing) report empty lists here until they are; the paths and shapes are already fixed.
  */
 import type { Resolver } from '../resolve/resolver.js';
 import type { Transition } from '../uplinks/health-machine.js';
 import type { Selection } from '../uplinks/selection.js';
 import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
+import type { PeerStatus } from '../wireguard/tunnel-status.js';
+import type { WireguardStatus } from '../wireguard/wireguard-service.js';
 
 export interface LeaseView {
   name: string;
@@ -31,7 +33,10 @@ export interface AdminSources {
   /** per lease file: health, rows read and skipped, names live, added, removed, conflicts */
   leaseStats: () => object[];
   uplinks: () => UplinksStatus;
-  wireguard: () => object[];
+  /** GET /wireguard: reads `wg show` (cached for a moment) */
+  wireguard: () => Promise<WireguardStatus>;
+  /** the last peer status read, for metrics */
+  wireguardPeers: () => PeerStatus[];
   queueing: () => object[];
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;
 }

@@ -20,8 +20,11 @@ describe('config', () => {
   it('accepts the full example of CONFIG.md as written', () => {
     const text = readFileSync(FULL, 'utf8');
     if (existsSync(CONFIG_MD)) expect(readFileSync(CONFIG_MD, 'utf8')).toContain(text); // the fixture is the contract's own text
-    const c = parseConfig(text, 'full.yaml');
-    expect(c.listen).toHaveLength(2);
+    // The example's WireGuard key is a placeholder ("base64 key"), which check rightly rejects.
+    const c = parseConfig(text.replace('"base64 key"', '"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="'), 'full.yaml');
+    expect(c.listen).toHaveLength(3);
+    // clients of the tunnel are told to ask 10.44.0.1: edgedns listens on wg0 itself
+    expect(c.listen[2]).toMatchObject({ interface: 'wg0', port: 53, protocols: ['udp', 'tcp'] });
     expect(c.listen[1]).toMatchObject({ interface: 'br-lan', dotPort: 853, dohPort: 443, dohPath: '/dns-query' });
     expect(c.acl[1]).toEqual({ from: '192.0.2.0/24', action: 'drop' });
     expect(c.zone.records.find((r) => r.type === 'CNAME')).toMatchObject({ name: 'www.home.arpa', value: 'gw.home.arpa.' });

@@ -155,8 +155,11 @@ export const configSchema = z.strictObject({
     dns: ip.optional(),
     endpoint: z.string().optional(),
     endpoints: z.record(z.string(), z.string()).optional(),
-    'state-file': z.string().optional(),
+    'state-file': z.string().min(1).default('/var/lib/edgedns/wireguard.json'),
     peers: z.array(wgPeerSchema).default([]),
+    mtu: z.number().int().min(1280).max(9000).default(1420),
+    'split-allowed-ips': z.array(cidr).optional(),
+    'down-on-stop': z.boolean().default(false),
   }).optional(),
   admin: z.strictObject({
     http: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d+$/, 'expected ADDRESS:PORT').optional(),

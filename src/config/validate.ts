@@ -6,6 +6,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { normalizeName, qualify } from '../dns/name.js';
 import { DEFAULT_UPSTREAMS } from './default-config.js';
 import { checkUplinks } from '../uplinks/check-uplinks.js';
+import { checkWireguard } from '../wireguard/check-wireguard.js';
+import { tunnelDnsListen } from '../wireguard/wg-model.js';
 import type { RawConfig } from './schema.js';
 import type { Config, ListenConfig, StaticRecord, UpstreamConfig, UpstreamProtocol } from './types.js';
 
@@ -86,7 +88,8 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
     records.push({ name, type: r.type, value: r.value, ttl: r.ttl === undefined ? zoneTtl : Math.round(r.ttl / 1000) });
   });
 
-  const listen: ListenConfig[] = raw.listen.map((l) => ({
+  const tunnelDns = tunnelDnsListen(raw, raw.listen);
+  const listen: ListenConfig[] = [...raw.listen, ...(tunnelDns ? [tunnelDns] : [])].map((l) => ({
     address: l.address, interface: l.interface, port: l.port, protocols: [...new Set(l.protocols)],
     dotPort: l['dot-port'], dohPort: l['doh-port'], dohPath: l['doh-path'],
   }));
@@ -115,6 +118,7 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
     }),
   }));
   issues.push(...checkUplinks(raw));
+  issues.push(...checkWireguard(raw, domain));
   if (raw.cache['min-ttl'] > raw.cache['max-ttl']) {
     issues.push({ path: ['cache', 'min-ttl'], message: 'min-ttl is larger than max-ttl' });
   }

@@ -41,10 +41,12 @@ export class LocalZone {
   private readonly staticRecords: ZoneRecord[];
   private snap: Snapshot;
   private readonly layers: Map<string, Map<string, TypeMap>>;
+  private readonly zoneLayers: ZoneLayers;
   private serial = Math.floor(Date.now() / 1000);
 
   constructor(private readonly cfg: ZoneConfig, layers: ZoneLayers = new ZoneLayers()) {
     this.layers = layers.byOrigin;
+    this.zoneLayers = layers;
     this.apexes = [this.makeApex(cfg.domain, 'forward')];
     for (const prefix of cfg.reverse) {
       const apexName = reverseApex(prefix);
@@ -198,7 +200,7 @@ export class LocalZone {
     for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
       const types = this.lookup(owner);
       if (types === undefined) {
-        if (!snap.existing.has(owner)) rcode = Rcode.NXDOMAIN;
+        if (!snap.existing.has(owner) && !this.zoneLayers.hasDescendant(owner)) rcode = Rcode.NXDOMAIN;
         break;
       }
       if (q.qtype === RRType.ANY) {

@@ -7,8 +7,30 @@ import type { ZoneRecord } from './records.js';
 
 export type TypeMap = Map<string, ZoneRecord[]>;
 
+/** a.b.c → ['b.c', 'c'] */
+function ancestors(owner: string): string[] {
+  const out: string[] = [];
+  for (let i = owner.indexOf('.'); i !== -1; i = owner.indexOf('.', i + 1)) out.push(owner.slice(i + 1));
+  return out;
+}
+
 export class ZoneLayers {
   readonly byOrigin = new Map<string, Map<string, TypeMap>>();
+  /** name → how many layer owners sit below it, so empty non-terminals (wg in phone.wg.home.arpa) exist */
+  private readonly below = new Map<string, number>();
+
+  /** Is `name` an empty non-terminal of some layer's owner? */
+  hasDescendant(name: string): boolean {
+    return this.below.has(name);
+  }
+
+  private count(owner: string, by: 1 | -1): void {
+    for (const a of ancestors(owner)) {
+      const n = (this.below.get(a) ?? 0) + by;
+      if (n > 0) this.below.set(a, n);
+      else this.below.delete(a);
+    }
+  }
 
   /** Set (or, with an empty list, remove) the records of one owner and type in a layer. */
   set(origin: string, owner: string, type: string, records: ZoneRecord[]): void {
@@ -18,14 +40,21 @@ export class ZoneLayers {
     if (records.length === 0) {
       if (!types) return;
       types.delete(type);
-      if (types.size === 0) layer.delete(owner);
+      if (types.size === 0) {
+        layer.delete(owner);
+        this.count(owner, -1);
+      }
       return;
     }
-    if (!types) layer.set(owner, (types = new Map()));
+    if (!types) {
+      layer.set(owner, (types = new Map()));
+      this.count(owner, 1);
+    }
     types.set(type, records);
   }
 
   clear(origin: string): void {
+    for (const owner of this.byOrigin.get(origin)?.keys() ?? []) this.count(owner, -1);
     this.byOrigin.delete(origin);
   }
 

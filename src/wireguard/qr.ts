@@ -1,0 +1,13 @@
+/** The client config as a QR code: for the terminal (UTF-8 half blocks) and as a PNG file. */
+import QRCode from 'qrcode';
+
+/** Error correction M, as the WireGuard apps' own exports use; fits a dual-stack config with PSK. */
+const OPTIONS = { errorCorrectionLevel: 'M' as const, margin: 2 };
+
+export function qrTerminal(text: string): Promise<string> {
+  return QRCode.toString(text, { ...OPTIONS, type: 'utf8' });
+}
+
+export function qrPng(text: string, file: string): Promise<void> {
+  return QRCode.toFile(file, text, { ...OPTIONS, type: 'png', margin: 4, scale: 4 });
+}

@@ -1,0 +1,70 @@
+/**
+ * The one place the WireGuard room runs host tools: `wg`, `ip` and `wireguard-go`.
+ * Rendering stays pure elsewhere; this file only executes.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WgError } from './wg-model.js';
+
+export function run(cmd: 'wg' | 'ip', args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      const what = cmd === 'wg' ? 'wg (wireguard-tools)' : 'ip (iproute2)';
+      // never echo `input`: it holds keys
+      reject(new WgError('WG_TOOL_FAILED', missing ? `${what} is not installed` : `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/**
+ * Runs `wg` with a config that holds keys, through a file only root can read (mode 0600 in a
+ * 0700 folder), removed afterwards. Not /dev/stdin: Node's stdio pipes are socketpairs, and
+ * `wg` cannot fopen() a socket.
+ */
+export async function runWithSecretFile(args: (file: string) => string[], content: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-wg-'));
+  const file = join(dir, 'wg.conf');
+  try {
+    writeFileSync(file, content, { mode: 0o600 });
+    return await run('wg', args(file));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function runJson<T>(args: string[]): Promise<T> {
+  return run('ip', ['-j', ...args]).then((out) => (out.trim() ? JSON.parse(out) : []) as T);
+}
+
+/**
+ * Starts wireguard-go in the foreground mode, detached, so it outlives edgedns (remote users stay
+ * connected across a restart) and its PID is known. Resolves once its UAPI socket answers.
+ */
+export async function startWireguardGo(ifname: string, timeoutMs = 5000): Promise<number> {
+  const child = spawn('wireguard-go', ['-f', ifname], {
+    detached: true, stdio: 'ignore', env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
+  });
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (e) => reject(new WgError('WG_TOOL_FAILED', (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'wireguard-go is not installed and the kernel has no WireGuard' : `wireguard-go: ${e.message}`, { cause: e })));
+    child.once('exit', (code) => reject(new WgError('WG_TOOL_FAILED', `wireguard-go ${ifname} exited with ${code} before the interface came up`)));
+  });
+  failed.catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const up = await Promise.race([run('wg', ['show', ifname, 'listen-port']).then(() => true, () => false), failed]);
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new WgError('WG_TOOL_FAILED', `wireguard-go ${ifname}: no UAPI socket after ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.removeAllListeners();
+  child.unref();
+  return child.pid!;
+}

@@ -1,0 +1,190 @@
+/**
+ * WireGuard while edgedns serves: applies the tunnel at start and whenever the config or the
+ * state file changes, keeps peers' names in the zone, reports status from `wg show`, and when
+ * the selected uplink changes, re-dials site-to-site peers at once instead of waiting for their
+ * next keepalive. Stopping leaves the tunnel up (remote users stay connected) unless
+ * `down-on-stop` says otherwise.
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { ZoneLayers } from '../zone/zone-layers.js';
+import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import { applyTunnel, type Implementation } from './apply-tunnel.js';
+import { loadPeers } from './peer-set.js';
+import { publishPeerNames, WG_ORIGIN } from './peer-names.js';
+import { clientEndpoint, peerKeepalive } from './render.js';
+import { loadSecrets } from './secrets.js';
+import { parseDump, type PeerStatus } from './tunnel-status.js';
+import { run } from './wg-runner.js';
+import type { WgPeer, WgSettings } from './wg-model.js';
+
+export interface WireguardStatus {
+  configured: boolean;
+  interface: string | null;
+  publicKey: string | null;
+  listenPort: number | null;
+  implementation: Implementation | null;
+  /** the wireguard-go this server started, if any */
+  pid: number | null;
+  /** ISO time of the last successful apply */
+  applied: string | null;
+  /** why the last apply or status read failed, or null */
+  error: string | null;
+  /** what client configs get now, and from which uplink */
+  endpoint: { endpoint: string; uplink: string | null } | null;
+  peers: PeerStatus[];
+}
+
+export const NO_WIREGUARD: WireguardStatus = {
+  configured: false, interface: null, publicKey: null, listenPort: null, implementation: null, pid: null,
+  applied: null, error: null, endpoint: null, peers: [],
+};
+
+/** Status reads are cached this long, so scrapes and `show` do not each spawn `wg`. */
+const STATUS_TTL_MS = 2000;
+
+export class WireguardService {
+  private peers: WgPeer[] = [];
+  private implementation: Implementation | null = null;
+  private pid: number | null = null;
+  private applied: string | null = null;
+  private error: string | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private last: { at: number; peers: PeerStatus[]; publicKey: string | null } = { at: 0, peers: [], publicKey: null };
+  private lastActive = '';
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  private readonly onStateFile = () => void this.apply('state file changed');
+
+  constructor(
+    private settings: WgSettings,
+    private readonly deps: { layers: ZoneLayers; zoneTtl: number; uplinks: () => UplinkMonitor | null; clock: Clock; log: Logger },
+  ) {}
+
+  start(): Promise<void> {
+    watchFile(this.settings.stateFile, { interval: 1000 }, this.onStateFile);
+    this.follow(this.deps.uplinks());
+    return this.apply('start');
+  }
+
+  /** A reload: new settings (or the same), and perhaps a new uplink monitor. */
+  update(settings: WgSettings): Promise<void> {
+    if (settings.stateFile !== this.settings.stateFile) {
+      unwatchFile(this.settings.stateFile, this.onStateFile);
+      watchFile(settings.stateFile, { interval: 1000 }, this.onStateFile);
+    }
+    this.settings = settings;
+    this.follow(this.deps.uplinks());
+    return this.apply('config reloaded');
+  }
+
+  private follow(m: UplinkMonitor | null): void {
+    this.unsubscribe?.();
+    this.unsubscribe = m?.onChange(() => this.onUplinkChange(m)) ?? null;
+    this.lastActive = m?.current()?.active.join(',') ?? '';
+  }
+
+  /** Serialized: a change that arrives during an apply waits for it, then applies again. */
+  apply(why: string): Promise<void> {
+    const next = this.queue.then(() => this.applyNow(why));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(why: string): Promise<void> {
+    if (this.stopped) return;
+    const s = this.settings;
+    try {
+      const peers = loadPeers(s);
+      const r = await applyTunnel(s, peers, loadSecrets(s, peers), this.deps.log);
+      this.peers = peers;
+      this.implementation = r.implementation;
+      if (r.pid !== undefined) this.pid = r.pid;
+      this.applied = new Date(this.deps.clock.now()).toISOString();
+      this.error = null;
+      this.last.at = 0;
+      publishPeerNames(this.deps.layers, s.nameSuffix, peers, this.deps.zoneTtl);
+      this.deps.log.info({ interface: s.interface, why, peers: peers.length, implementation: r.implementation, changes: r.changes }, 'wireguard applied');
+    } catch (e) {
+      // DNS goes on; the tunnel keeps what it had, and the error is shown in /wireguard.
+      this.error = (e as Error).message;
+      this.deps.log.error({ interface: s.interface, why, code: (e as { code?: string }).code, err: this.error }, 'wireguard apply failed; the tunnel keeps its previous config');
+    }
+  }
+
+  private onUplinkChange(m: UplinkMonitor): void {
+    const active = m.current()?.active.join(',') ?? '';
+    if (active === this.lastActive) return;
+    this.lastActive = active;
+    const dialed = this.peers.filter((p) => p.endpoint);
+    if (dialed.length === 0) return;
+    void this.redial(dialed, active);
+  }
+
+  /**
+   * Setting a peer's endpoint again drops the source address WireGuard remembered for it (the old
+   * uplink's), and turning keepalive on from off sends one packet at once — so the peer sees us
+   * from the new uplink now, not at the next keepalive.
+   */
+  private async redial(peers: WgPeer[], active: string): Promise<void> {
+    const i = this.settings.interface;
+    for (const p of peers) {
+      try {
+        await run('wg', ['set', i, 'peer', p.publicKey, 'persistent-keepalive', '0']);
+        await run('wg', ['set', i, 'peer', p.publicKey, 'endpoint', p.endpoint!, 'persistent-keepalive', String(peerKeepalive(p) ?? 25)]);
+        this.deps.log.info({ peer: p.name, endpoint: p.endpoint, uplinks: active }, 'wireguard: uplink changed; peer re-dialed');
+      } catch (e) {
+        this.deps.log.warn({ peer: p.name, err: (e as Error).message }, 'wireguard: re-dial after uplink change failed');
+      }
+    }
+  }
+
+  private endpoint(): WireguardStatus['endpoint'] {
+    return clientEndpoint(this.settings, uplinkPreference(this.deps.uplinks()));
+  }
+
+  /** Peers as `wg show` sees them now (cached for a moment). */
+  async status(): Promise<WireguardStatus> {
+    const s = this.settings;
+    const now = this.deps.clock.now();
+    if (now - this.last.at > STATUS_TTL_MS) {
+      try {
+        const { iface, peers } = parseDump(await run('wg', ['show', s.interface, 'dump']), this.peers, now);
+        this.last = { at: now, peers, publicKey: iface?.publicKey ?? null };
+      } catch (e) {
+        this.last = { at: now, peers: [], publicKey: null };
+        if (this.error === null) this.error = (e as Error).message;
+      }
+    }
+    return {
+      configured: true, interface: s.interface, publicKey: this.last.publicKey, listenPort: s.listenPort,
+      implementation: this.implementation, pid: this.pid, applied: this.applied, error: this.error,
+      endpoint: this.endpoint(), peers: this.last.peers,
+    };
+  }
+
+  /** The last status read, for metrics (which must not spawn per scrape). */
+  cachedPeers(): PeerStatus[] {
+    return this.last.peers;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    unwatchFile(this.settings.stateFile, this.onStateFile);
+    this.unsubscribe?.();
+    await this.queue;
+    this.deps.layers.clear(WG_ORIGIN);
+    if (this.settings.downOnStop) {
+      await run('ip', ['link', 'del', this.settings.interface]).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'wireguard: could not remove the interface'));
+    }
+  }
+}
+
+/** Uplink names, the selected ones first, then the rest by failover priority. */
+export function uplinkPreference(m: UplinkMonitor | null): string[] {
+  if (m === null) return [];
+  const active = m.current()?.active ?? [];
+  const rest = [...m.uplinks].sort((a, b) => b.priority - a.priority).map((u) => u.name).filter((n) => !active.includes(n));
+  return [...active, ...rest];
+}
