@@ -26,14 +26,16 @@ function run(args: string[], netns: string): Promise<{ code: number; stdout: str
     resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
 }
 
-function adminGet(socket: string, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function adminText(socket: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     http.get({ socketPath: socket, path }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(JSON.parse(body)));
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(body));
     }).on('error', reject);
   });
 }
+
+const adminGet = async (socket: string, path: string): Promise<any> => JSON.parse(await adminText(socket, path)); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,6 +144,9 @@ admin: { socket: ${socket} }
     expect(after.peers[0].rx).toBeGreaterThan(0);
     expect(after.peers[0].tx).toBeGreaterThan(0);
     expect(JSON.stringify(after)).not.toContain(readFileSync(`${dir}/wg.key`, 'utf8').trim());
+    const metrics = await adminText(socket, '/metrics');
+    expect(metrics).toMatch(/^edgedns_wireguard_peers\{state="up"\} 1$/m);
+    expect(metrics).toMatch(/^edgedns_wireguard_peer_receive_bytes_total\{peer="phone"\} [1-9]\d*$/m);
     const show = await cli('wg', 'show', '--admin', `unix:${socket}`);
     expect(show.stdout).toMatch(/phone\s+10\.44\.0\.2\/32, fd44::2\/128\s+\d+s ago/);
     expect(show.stdout).toMatch(/\bup\s*$/m);

@@ -86,6 +86,7 @@ export class UplinkMonitor implements UplinkSource {
   private readonly applier: RouteApplier | null;
   readonly routing: RoutingStatus;
   private lastPlan = '';
+  private routesApplying: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -120,8 +121,11 @@ export class UplinkMonitor implements UplinkSource {
     }
     this.updateSelection('start');
     this.carrier.start();
+    // The first round waits for the first routes: probes leave by their uplink's table, and
+    // before it exists they fail with ENETUNREACH and every uplink would start out down.
+    const first = this.routesSettled();
     for (const r of this.rt) {
-      void this.round(r);
+      void first.then(() => (this.stopped ? undefined : this.round(r)));
       r.timer = setInterval(() => void this.round(r), roundInterval(r.cfg));
     }
     if (this.applier) {
@@ -158,6 +162,15 @@ export class UplinkMonitor implements UplinkSource {
 
   current(): Selection | null {
     return this.selection;
+  }
+
+  /**
+   * Resolves when the routes for the current selection are in place (at once without policy
+   * routing). Change listeners run before that; those who send right away (WireGuard re-dialing
+   * a peer) wait for this first, or their packet leaves by the old route.
+   */
+  routesSettled(): Promise<void> {
+    return this.routesApplying.then(() => undefined, () => undefined);
   }
 
   // --- rounds and events ----------------------------------------------------------------------
@@ -257,7 +270,7 @@ export class UplinkMonitor implements UplinkSource {
     const key = JSON.stringify(plan);
     if (!force && key === this.lastPlan) return;
     this.lastPlan = key;
-    this.applier.apply(plan).then((cmds) => {
+    this.routesApplying = this.applier.apply(plan).then((cmds) => {
       this.routing.appliedAt = new Date(this.clock.now()).toISOString();
       this.routing.reason = null;
       if (cmds.length > 0) this.log.info({ commands: cmds.length }, 'policy routing applied');

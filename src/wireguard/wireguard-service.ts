@@ -5,7 +5,7 @@
  * next keepalive. Stopping leaves the tunnel up (remote users stay connected) unless
  * `down-on-stop` says otherwise.
  */
-import { unwatchFile, watchFile } from 'node:fs';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ZoneLayers } from '../zone/zone-layers.js';
@@ -41,8 +41,9 @@ export const NO_WIREGUARD: WireguardStatus = {
   applied: null, error: null, endpoint: null, peers: [],
 };
 
-/** Status reads are cached this long, so scrapes and `show` do not each spawn `wg`. */
+/** Status reads are cached this long, so `show` and `/wireguard` pollers do not each spawn `wg`. */
 const STATUS_TTL_MS = 2000;
+const STATUS_REFRESH_MS = 10_000;
 
 export class WireguardService {
   private peers: WgPeer[] = [];
@@ -55,7 +56,10 @@ export class WireguardService {
   private lastActive = '';
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
-  private readonly onStateFile = () => void this.apply('state file changed');
+  private refresh: NodeJS.Timeout | null = null;
+  private readonly onStateFile = (curr: Stats, prev: Stats) => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino) void this.apply('state file changed');
+  };
 
   constructor(
     private settings: WgSettings,
@@ -64,6 +68,9 @@ export class WireguardService {
 
   start(): Promise<void> {
     watchFile(this.settings.stateFile, { interval: 1000 }, this.onStateFile);
+    // metrics read the last status; keep it fresh without a spawn per scrape
+    this.refresh = setInterval(() => void this.status(), STATUS_REFRESH_MS);
+    this.refresh.unref();
     this.follow(this.deps.uplinks());
     return this.apply('start');
   }
@@ -117,9 +124,12 @@ export class WireguardService {
     const active = m.current()?.active.join(',') ?? '';
     if (active === this.lastActive) return;
     this.lastActive = active;
-    const dialed = this.peers.filter((p) => p.endpoint);
-    if (dialed.length === 0) return;
-    void this.redial(dialed, active);
+    // Listeners run before the monitor installs the new routes, and an apply may be under way
+    // (at start, the first selection comes while the tunnel is made): wait for both.
+    setImmediate(() => void this.queue.then(() => m.routesSettled()).then(() => {
+      const dialed = this.peers.filter((p) => p.endpoint);
+      if (dialed.length > 0 && !this.stopped) return this.redial(dialed, active);
+    }));
   }
 
   /**
@@ -171,6 +181,7 @@ export class WireguardService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.refresh) clearInterval(this.refresh);
     unwatchFile(this.settings.stateFile, this.onStateFile);
     this.unsubscribe?.();
     await this.queue;
