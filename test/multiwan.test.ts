@@ -7,7 +7,6 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
 import { DnsFixture } from './helpers/dns-fixture.js';
 import { dig } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
+import { adminGet } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'ping');
@@ -26,15 +26,6 @@ const DOWN_AFTER = 2;
 const TIMEOUT_MS = 300;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function adminGet(socket: string, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(JSON.parse(body)));
-    }).on('error', reject);
-  });
-}
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => execFile(cmd, args, { timeout: 15_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })));

@@ -12,13 +12,13 @@
  */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
 import { Netns } from './helpers/netns.js';
+import { adminGet } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 import { startWireguardGo, stopWireguardGo, wgIfname } from './helpers/wg-client.js';
 
@@ -30,15 +30,6 @@ const FAILOVER_BOUND_MS = 2000;
 function run(args: string[], netns: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? 1 : 0, stdout, stderr })));
-}
-
-function adminGet(socket: string, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(JSON.parse(body)));
-    }).on('error', reject);
-  });
 }
 
 describe.skipIf(skip)('WireGuard site-to-site across a WAN failover', () => {

@@ -9,13 +9,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { dig } from './helpers/dig.js';
 import { Netns } from './helpers/netns.js';
+import { adminGet, adminText } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 import { stopWireguardGo, WgClient, wgIfname } from './helpers/wg-client.js';
 
@@ -25,17 +25,6 @@ function run(args: string[], netns: string): Promise<{ code: number; stdout: str
   return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
 }
-
-function adminText(socket: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
-
-const adminGet = async (socket: string, path: string): Promise<any> => JSON.parse(await adminText(socket, path)); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
