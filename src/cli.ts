@@ -17,7 +17,7 @@ Usage:
   edgedns check -c FILE          validate a config file; errors as FILE:LINE:COL key.path: message
   edgedns cert init [--dir certs] [--name NAME]... [--ip ADDR]...
                                  make a local CA and a server certificate for DoT/DoH
-  edgedns show stats|cache|zone|leases|upstreams|uplinks|wireguard|queueing [--json]
+  edgedns show stats|cache|zone|leases|upstreams|uplinks|policies|wireguard|queueing [--json]
   edgedns cache flush [NAME]     drop the whole cache, or one name (all types)
   edgedns reload                 re-read the config file; an invalid one changes nothing
   edgedns uplinks routes -c FILE --dry-run
@@ -180,8 +180,9 @@ async function check(file: string | undefined): Promise<number> {
     return 2;
   }
   try {
-    await loadConfig(file);
-    process.stdout.write(`${file}: ok\n`);
+    const c = await loadConfig(file);
+    for (const w of c.warnings) process.stdout.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
+    process.stdout.write(`${file}: ok${c.warnings.length > 0 ? ` (${c.warnings.length} warning${c.warnings.length > 1 ? 's' : ''})` : ''}\n`);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -16,6 +16,7 @@ import { NO_UPLINKS } from './admin/sources.js';
 import { UplinkMonitor } from './uplinks/uplink-monitor.js';
 import { multiWanFromConfig, uplinksFromConfig } from './uplinks/uplink-model.js';
 import { NO_WIREGUARD, WireguardService } from './wireguard/wireguard-service.js';
+import { PolicyEngine } from './uplinks/policies/policy-engine.js';
 import { wgFromConfig } from './wireguard/wg-model.js';
 
 export interface ServerOptions {
@@ -32,6 +33,7 @@ export class EdgeServer {
   private admin: AdminServer | null = null;
   private leases: LeaseManager | null = null;
   private wireguard: WireguardService | null = null;
+  private policies: PolicyEngine | null = null;
   private errorsLogged = 0;
 
   private constructor(
@@ -59,6 +61,7 @@ export class EdgeServer {
     const uplinks = EdgeServer.makeUplinks(config, opts);
     const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log, uplinks), opts, uplinks);
     try {
+      server.startPolicies();
       server.startLeases(config);
       await server.syncWireguard(config); // before listeners: the tunnel's DNS listener needs its interface
       await server.listeners.apply(config.listen, true);
@@ -69,6 +72,8 @@ export class EdgeServer {
           uplinks: () => server.uplinkStatus(), queueing: () => [],
           wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
           wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
+          policies: () => server.policies?.status() ?? Promise.resolve([]),
+          policySnapshot: () => server.policies?.snapshot() ?? [],
           reload: () => server.reload(),
         }, opts.log);
         await server.admin.start();
@@ -96,12 +101,24 @@ export class EdgeServer {
     return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
   }
 
-  /** A reload that changes `uplinks` or `multi-wan` starts their monitor afresh. */
+  /** Multi-WAN policies on the current monitor: nftables marks and the resolver's address learner. */
+  private startPolicies(): void {
+    const m = this.uplinks;
+    if (m === null || m.multiWan.policies.length === 0) return;
+    this.policies = new PolicyEngine(m, this.opts.clock ?? systemClock, this.opts.log);
+    this.policies.start();
+    this.resolver.setAnswerObserver(this.policies.learner);
+  }
+
+  /** A reload that changes `uplinks` or `multi-wan` starts their monitor (and policies) afresh. */
   private async reloadUplinks(next: Config, previous: Config): Promise<void> {
     const key = (c: Config) => JSON.stringify([c.raw.uplinks, c.raw['multi-wan']]);
     if (key(next) === key(previous)) return;
     const old = this.uplinks;
     const keepRoutes = next.raw.uplinks.length > 0 && next.raw['multi-wan']?.['apply-routes'] === true;
+    this.resolver.setAnswerObserver(null);
+    await this.policies?.stop((next.raw['multi-wan']?.policies.length ?? 0) === 0);
+    this.policies = null;
     await old?.stop(!keepRoutes); // the new monitor reconciles what the old one installed
     this.uplinks = EdgeServer.makeUplinks(next, this.opts);
   }
@@ -144,6 +161,7 @@ export class EdgeServer {
 
   private logEffective(): void {
     const c = this.config;
+    for (const w of c.warnings) this.opts.log.warn({ file: w.file, line: w.line, key: w.path }, `config: ${w.message}`);
     this.opts.log.info({
       config: c.source,
       listeners: this.listeners.ids(),
@@ -193,11 +211,14 @@ export class EdgeServer {
     const previous = this.config;
     this.config = next;
     this.acl = new Acl(next.acl);
+    const uplinksBefore = this.uplinks;
     await this.reloadUplinks(next, previous);
     this.resolver.apply(next, this.uplinks);
+    if (this.uplinks !== uplinksBefore) this.startPolicies();
     this.startLeases(next, previous);
     await this.syncWireguard(next);
     await this.listeners.apply(next.listen, false);
+    for (const w of next.warnings) this.opts.log.warn({ file: w.file, line: w.line, key: w.path }, `config: ${w.message}`);
     this.opts.log.info({ config: next.source, listeners: this.listeners.ids() }, 'config reloaded');
     return { ok: true };
   }
@@ -213,6 +234,8 @@ export class EdgeServer {
     await this.admin?.close();
     await this.listeners.close();
     this.resolver.close();
+    this.resolver.setAnswerObserver(null);
+    await this.policies?.stop(true);
     await this.uplinks?.stop(true);
     this.tls?.close();
   }

@@ -175,9 +175,10 @@ export class AdminServer {
         case 'GET /uplinks': return this.send(res, 200, this.src.uplinks());
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: this.src.queueing() });
+        case 'GET /policies': return this.send(res, 200, { policies: await this.src.policies() });
         case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/wireguard', '/queueing', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }

@@ -95,6 +95,10 @@ export function createMetrics(src: AdminSources): client.Registry {
     uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
   gauge(r, 'edgedns_uplink_probe_loss_ratio', 'Failed share of the last 100 probes per uplink', ['uplink'], () =>
     uplinks().filter((u) => u.loss !== null).map((u) => [{ uplink: u.name }, u.loss!]));
+  counter(r, 'edgedns_policy_moves_total', 'Times a multi-WAN policy moved to another uplink, the default, or drop', ['policy'], () =>
+    src.policySnapshot().map((p) => [{ policy: p.name }, p.moves]));
+  gauge(r, 'edgedns_policy_addresses', 'Addresses a domain policy holds, learned from answers', ['policy'], () =>
+    src.policySnapshot().map((p) => [{ policy: p.name }, p.addresses]));
   const wgPeers = () => src.wireguardPeers().map((p) => [{ peer: p.name ?? p.publicKey }, p] as const);
   gauge(r, 'edgedns_wireguard_peers', 'WireGuard peers by state (up: handshake under 3 minutes ago)', ['state'], () =>
     (['up', 'stale', 'never'] as const).map((s) => [{ state: s }, src.wireguardPeers().filter((p) => p.state === s).length]));

@@ -5,11 +5,11 @@ import { ago, bytes, count, duration, ms, table } from './format.js';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'wireguard', 'queueing'] as const;
+export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'policies', 'wireguard', 'queueing'] as const;
 export type ShowView = (typeof SHOW_VIEWS)[number];
 
 const PATHS: Record<ShowView, string> = {
-  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', wireguard: '/wireguard', queueing: '/queueing',
+  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', policies: '/policies', wireguard: '/wireguard', queueing: '/queueing',
 };
 
 const pairs = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${count(v)}`).join(', ') || '—';
@@ -52,6 +52,13 @@ export function render(view: ShowView, d: J): string {
           d.uplinks.map((u: J) => [u.name, u.interface, u.source, u.state, ago(u.since), u.reason, ms(u.rttMs),
             u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : ''])),
       ].join('\n');
+    }
+    case 'policies': {
+      if (d.policies.length === 0) return 'no multi-wan policies configured\n';
+      const match = (m: J) => [...m.domains, ...m.source.map((x: string) => `from ${x}`), ...m.destination.map((x: string) => `to ${x}`)].join(', ');
+      return table(['policy', 'match', 'uplinks', 'in force', 'why', 'since', 'hits', 'addresses', 'moves'],
+        d.policies.map((p: J) => [p.name, match(p.match), p.uplinks.join(' > '), p.action === 'uplink' ? p.uplink : p.action, p.reason,
+          ago(p.since), p.hits === null ? null : count(p.hits), p.addresses.length, p.moves]));
     }
     case 'wireguard': {
       if (!d.configured) return 'no wireguard section in the config\n';

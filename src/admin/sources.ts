@@ -7,6 +7,7 @@ import type { Selection } from '../uplinks/selection.js';
 import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
 import type { PeerStatus } from '../wireguard/tunnel-status.js';
 import type { WireguardStatus } from '../wireguard/wireguard-service.js';
+import type { PolicyEngine, PolicyStatus } from '../uplinks/policies/policy-engine.js';
 
 export interface LeaseView {
   name: string;
@@ -38,5 +39,9 @@ export interface AdminSources {
   /** the last peer status read, for metrics */
   wireguardPeers: () => PeerStatus[];
   queueing: () => object[];
+  /** GET /policies: multi-WAN policies with hits (nft counters) and learned addresses */
+  policies: () => Promise<PolicyStatus[]>;
+  /** per policy: moves and addresses held, for metrics (no nft call) */
+  policySnapshot: () => ReturnType<PolicyEngine['snapshot']>;
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;
 }

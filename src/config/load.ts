@@ -64,7 +64,8 @@ export function parseConfig(text: string, file: string): Config {
   if (!built.config) {
     throw new ConfigError(built.issues.map((i) => ({ file, ...positionOf(doc, lc, i.path), path: formatPath(i.path), message: i.message })));
   }
-  return built.config;
+  const at = (i: { path: Array<string | number>; message: string }): ConfigIssue => ({ file, ...positionOf(doc, lc, i.path), path: formatPath(i.path), message: i.message });
+  return { ...built.config, warnings: built.warnings.map(at) };
 }
 
 export async function loadConfig(file?: string): Promise<Config> {

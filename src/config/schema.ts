@@ -145,7 +145,17 @@ export const configSchema = z.strictObject({
     'apply-routes': z.boolean().default(false),
     'default-table': z.number().int().min(1).max(2 ** 31).optional(),
     'rule-priority': z.number().int().min(1).max(31_000).optional(),
-    policies: z.array(z.record(z.string(), z.unknown())).optional(),
+    policies: z.array(z.strictObject({
+      name: z.string().min(1),
+      match: z.strictObject({
+        domains: z.array(z.string()).optional(),
+        source: z.array(cidr).optional(),
+        destination: z.array(cidr).optional(),
+      }),
+      uplinks: z.array(z.string()).min(1),
+      fallback: z.enum(['default', 'drop']).default('default'),
+      grace: duration.default(300_000),
+    })).default([]),
   }).optional(),
   wireguard: z.strictObject({
     interface: z.string().default('wg0'),

@@ -1,6 +1,7 @@
 /** The validated, typed configuration every module reads. Nobody writes it after load. */
 import type { CacheOptions } from '../cache/packet-cache.js';
 import type { RawConfig } from './schema.js';
+import type { ConfigIssue } from './errors.js';
 
 export type Protocol = 'udp' | 'tcp' | 'dot' | 'doh';
 export type AclAction = 'allow' | 'refuse' | 'drop';
@@ -78,6 +79,8 @@ export interface Config {
   /** Per stream listener (TCP, DoT): idle timeout and connection cap. */
   limits: { tcpIdleMs: number; tcpConnections: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; queries: boolean };
+  /** Things that load but may not do what was meant (e.g. overlapping policy sources). */
+  warnings: ConfigIssue[];
   /** Sections acted on by later modules (leases, uplinks, multi-wan, wireguard), as validated. */
   raw: RawConfig;
 }

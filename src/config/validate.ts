@@ -7,6 +7,7 @@ import { normalizeName, qualify } from '../dns/name.js';
 import { DEFAULT_UPSTREAMS } from './default-config.js';
 import { checkUplinks } from '../uplinks/check-uplinks.js';
 import { checkWireguard } from '../wireguard/check-wireguard.js';
+import { checkPolicies } from '../uplinks/policies/check-policies.js';
 import { tunnelDnsListen } from '../wireguard/wg-model.js';
 import type { RawConfig } from './schema.js';
 import type { Config, ListenConfig, StaticRecord, UpstreamConfig, UpstreamProtocol } from './types.js';
@@ -69,7 +70,7 @@ function checkRecordValue(type: string, value: string): string | null {
   }
 }
 
-export function buildConfig(raw: RawConfig, source: string): { config?: Config; issues: PathIssue[] } {
+export function buildConfig(raw: RawConfig, source: string): { config?: Config; issues: PathIssue[]; warnings: PathIssue[] } {
   const issues: PathIssue[] = [];
   const domain = normalizeName(raw.zone.domain);
   const zoneTtl = Math.round(raw.zone.ttl / 1000);
@@ -119,13 +120,17 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
   }));
   issues.push(...checkUplinks(raw));
   issues.push(...checkWireguard(raw, domain));
+  const policyChecks = checkPolicies(raw);
+  issues.push(...policyChecks.errors);
+  const warnings = policyChecks.warnings;
   if (raw.cache['min-ttl'] > raw.cache['max-ttl']) {
     issues.push({ path: ['cache', 'min-ttl'], message: 'min-ttl is larger than max-ttl' });
   }
-  if (issues.length > 0) return { issues };
+  if (issues.length > 0) return { issues, warnings };
 
   return {
     issues,
+    warnings,
     config: {
       source,
       listen,
@@ -147,6 +152,7 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
       admin: { http: raw.admin.http, socket: raw.admin.socket, tokenFile: raw.admin['token-file'] },
       limits: { tcpIdleMs: raw.limits['tcp-idle-timeout'], tcpConnections: raw.limits['tcp-connections'] },
       log: raw.log,
+      warnings: [],
       raw,
     },
   };

@@ -18,6 +18,7 @@ import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
 import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
+import type { AnswerObserver } from './answer-observer.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
 import { QueryLog } from './query-log.js';
@@ -47,6 +48,7 @@ export class Resolver {
   /** Queries waiting on an upstream; graceful stop waits for zero. */
   inflight = 0;
   private p!: Pipeline;
+  private observer: AnswerObserver | null = null;
   private unsubscribeUplinks: () => void = () => undefined;
 
   constructor(config: Config, private readonly clock: Clock, private readonly log: Logger, private uplinks: UplinkSource | null = null) {
@@ -69,6 +71,11 @@ export class Resolver {
       this.queryLog.close();
       this.queryLog = null;
     }
+  }
+
+  /** Multi-WAN domain policies: see answers for their names before the client does. */
+  setAnswerObserver(o: AnswerObserver | null): void {
+    this.observer = o;
   }
 
   get config(): Config {
@@ -166,12 +173,16 @@ export class Resolver {
     for (let i = 0; i < stages.length; i++) {
       const r = stages[i].handle(ctx);
       if (r === undefined) continue;
-      if (r === null || !(r instanceof Promise)) return this.done(ctx, r);
+      if (r === null || !(r instanceof Promise)) {
+        const out = this.done(ctx, r);
+        return this.observer === null || out === null ? out : this.observed(ctx, out);
+      }
       ctx.startedAt = performance.now();
       this.inflight++;
       return r.then((b) => {
         this.inflight--;
-        return this.done(ctx, b);
+        const out = this.done(ctx, b);
+        return this.observer === null || out === null ? out : this.observed(ctx, out);
       });
     }
     return null;
@@ -188,6 +199,14 @@ export class Resolver {
     }
     if (this.queryLog !== null) this.queryLog.write(ctx, reply, seconds, this.p.zone);
     return reply;
+  }
+
+  /** The reply, held back until the observer has what it needs (e.g. an nft set updated). */
+  private observed(ctx: QueryContext, out: Buffer): Reply {
+    const o = this.observer!;
+    if (!o.wants(ctx.q.name)) return out;
+    const wait = o.observe(ctx.q.name, out);
+    return wait === undefined ? out : wait.then(() => out, () => out);
   }
 
   private prefetch(ctx: QueryContext, entry: CacheEntry): void {

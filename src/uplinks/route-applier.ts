@@ -9,7 +9,10 @@ import {
   type Family, type IpCommand, type RoutePlan, type RouteSpec, type RuleSpec,
 } from './route-plan.js';
 
-interface IpRule { priority: number; src: string; srclen?: number; table: string; suppress_prefixlen?: number; protocol?: string }
+interface IpRule {
+  priority: number; src: string; srclen?: number; dst?: string; dstlen?: number; fwmark?: string;
+  table?: string; action?: string; suppress_prefixlen?: number; protocol?: string;
+}
 interface IpRoute {
   type?: string; dst: string; gateway?: string; dev?: string; table?: string; metric?: number;
   nexthops?: Array<{ gateway?: string; dev: string; weight?: number }>;
@@ -18,7 +21,12 @@ interface IpRoute {
 function toRule(family: Family, r: IpRule): RuleSpec {
   const hostLen = family === 4 ? 32 : 128;
   const from = r.src === 'all' ? undefined : r.srclen !== undefined && r.srclen !== hostLen ? `${r.src}/${r.srclen}` : r.src;
-  return { family, pref: r.priority, from, table: r.table === 'main' ? 'main' : Number(r.table), suppressPrefixLength: r.suppress_prefixlen };
+  const to = r.dst === undefined ? undefined : r.dstlen !== undefined && r.dstlen !== hostLen ? `${r.dst}/${r.dstlen}` : r.dst;
+  return {
+    family, pref: r.priority, from, to, fwmark: r.fwmark !== undefined ? Number(r.fwmark) : undefined,
+    table: r.action === 'prohibit' ? undefined : r.table === 'main' ? 'main' : Number(r.table),
+    action: r.action === 'prohibit' ? 'prohibit' : undefined, suppressPrefixLength: r.suppress_prefixlen,
+  };
 }
 
 function toRoute(family: Family, r: IpRoute): RouteSpec {

@@ -12,7 +12,8 @@
  *   base+900    lookup <default-table>                 everything else: the selection
  * The default table holds the selected uplink's default route (failover) or one multipath route
  * weighted over the healthy uplinks (load-balance; the kernel hashes per flow, never per packet).
- * base+1 … base+99 is left for per-policy rules.
+ * base+1 … base+99: multi-wan.policies (policies/policy-rules.ts): fwmark rules of domain
+ * policies at base+1, source/destination rules at base+10+i for policy i.
  */
 import { isIPv6 } from 'node:net';
 import type { MultiWan, Uplink } from './uplink-model.js';
@@ -44,7 +45,14 @@ export interface RuleSpec {
   pref: number;
   /** an address or prefix; undefined: all */
   from?: string;
-  table: number | 'main';
+  /** a destination prefix (policies) */
+  to?: string;
+  /** a packet mark, matched under mask 0xffff (domain policies) */
+  fwmark?: number;
+  /** the table to look up; absent with `action` */
+  table?: number | 'main';
+  /** `prohibit`: a policy whose uplinks are all down and whose fallback is drop */
+  action?: 'prohibit';
   suppressPrefixLength?: number;
 }
 
@@ -55,6 +63,8 @@ export interface RoutePlan {
 
 export interface PlanInput {
   uplinks: Uplink[];
+  /** per-policy rules (policies/policy-rules.ts), in the band base+1 … base+99 */
+  policyRules?: RuleSpec[];
   multiWan: MultiWan;
   /** source addresses per uplink (configured, or found on the interface) */
   sources: ReadonlyMap<string, string[]>;
@@ -66,10 +76,10 @@ export function uplinkFamily(u: Uplink): Family {
   return (u.gateway ?? u.source ?? '').includes(':') ? 6 : 4;
 }
 
-export function planRoutes({ uplinks, multiWan, sources, active }: PlanInput): RoutePlan {
+export function planRoutes({ uplinks, multiWan, sources, active, policyRules = [] }: PlanInput): RoutePlan {
   const base = multiWan.rulePriority;
   const routes: RouteSpec[] = [];
-  const rules: RuleSpec[] = [];
+  const rules: RuleSpec[] = [...policyRules];
   const families = new Set<Family>();
   uplinks.forEach((u, i) => {
     const family = uplinkFamily(u);
@@ -103,9 +113,17 @@ export function routeValue(r: RouteSpec): string {
   return `${r.via ? `via ${r.via} ` : ''}${r.dev ? `dev ${r.dev}` : ''}`.trim();
 }
 
-export function ruleKey(r: RuleSpec): string {
+function ruleMatch(r: RuleSpec): string {
+  return `${r.from !== undefined ? ` from ${r.from}` : ''}${r.to !== undefined ? ` to ${r.to}` : ''}${r.fwmark !== undefined ? ` fwmark 0x${r.fwmark.toString(16)}/0xffff` : ''}`;
+}
+
+function ruleTarget(r: RuleSpec): string {
   const sup = r.suppressPrefixLength !== undefined ? ` suppress_prefixlength ${r.suppressPrefixLength}` : '';
-  return `${r.family} pref ${r.pref} from ${r.from ?? 'all'} lookup ${r.table}${sup}`;
+  return `${r.action ?? `lookup ${r.table}`}${sup}`;
+}
+
+export function ruleKey(r: RuleSpec): string {
+  return `${r.family} pref ${r.pref}${ruleMatch(r) || ' from all'} ${ruleTarget(r)}`;
 }
 
 /** One `ip` command (without the leading `ip`), for a batch of its family. */
@@ -127,9 +145,7 @@ export function routeDelete(r: RouteSpec): IpCommand {
 }
 
 function ruleArgs(r: RuleSpec): string {
-  const from = r.from !== undefined ? ` from ${r.from}` : '';
-  const sup = r.suppressPrefixLength !== undefined ? ` suppress_prefixlength ${r.suppressPrefixLength}` : '';
-  return `${from} lookup ${r.table}${sup} pref ${r.pref} protocol ${ROUTE_PROTO}`;
+  return `${ruleMatch(r)} ${ruleTarget(r)} pref ${r.pref} protocol ${ROUTE_PROTO}`;
 }
 
 export function ruleAdd(r: RuleSpec): IpCommand {

@@ -6,7 +6,10 @@
 import { isIPv6 } from 'node:net';
 import type { Config } from '../config/types.js';
 import { interfaceAddress } from './interface-address.js';
-import { formatCommand, planCommands, planRoutes } from './route-plan.js';
+import { formatCommand, planCommands, planRoutes, uplinkFamily } from './route-plan.js';
+import { decidePolicies } from './policies/policy-decision.js';
+import { policyRules } from './policies/policy-rules.js';
+import { renderNft } from './policies/nft-render.js';
 import { select } from './selection.js';
 import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
 
@@ -24,10 +27,19 @@ export function dryRunRoutes(config: Config): string {
     return [u.name, found];
   }));
   const selection = select(multiWan.mode, uplinks.map((u) => ({ name: u.name, priority: u.priority, weight: u.weight, healthy: true, stable: true })), null);
-  const plan = planRoutes({ uplinks, multiWan, sources, active: selection.active });
+  const decisions = decidePolicies(multiWan.policies, () => true);
+  const policyRuleSpecs = policyRules(multiWan.policies, decisions, uplinks, multiWan.rulePriority, uplinkFamily);
+  const plan = planRoutes({ uplinks, multiWan, sources, active: selection.active, policyRules: policyRuleSpecs });
+  const nft = multiWan.policies.length === 0 ? [] : [
+    '# multi-wan policies: nftables, one transaction',
+    "nft -f - <<'EOF'",
+    renderNft(multiWan.policies, decisions, (n) => uplinks.findIndex((u) => u.name === n), { sets: [], counters: [] }).trimEnd(),
+    'EOF',
+  ];
   return [
     `# multi-wan ${multiWan.mode}, every uplink healthy: ${selection.active.join(', ')} selected`,
     ...notes,
     ...planCommands(plan).map(formatCommand),
+    ...nft,
   ].join('\n') + '\n';
 }

@@ -3,6 +3,7 @@
  * CONFIG.md promises. Durations are milliseconds. Pure: the interface's addresses are looked up
  * by the monitor at run time, because a WAN's DHCP address can change under us.
  */
+import { policiesFromConfig, type Policy } from './policies/policy-model.js';
 import type { RawConfig } from '../config/schema.js';
 
 export type ProbeType = 'dns' | 'icmp' | 'tcp' | 'http';
@@ -44,6 +45,8 @@ export interface MultiWan {
   defaultTable: number;
   /** the first `ip rule` priority of the band edgedns owns (band: base … base+999) */
   rulePriority: number;
+  /** multi-wan.policies, in file order */
+  policies: Policy[];
 }
 
 /** Uplink tables default to 101, 102, … in file order; the default table to 100. */
@@ -77,6 +80,7 @@ export function multiWanFromConfig(raw: RawConfig): MultiWan {
     applyRoutes: m?.['apply-routes'] ?? false,
     defaultTable: m?.['default-table'] ?? DEFAULT_TABLE,
     rulePriority: m?.['rule-priority'] ?? DEFAULT_RULE_PRIORITY,
+    policies: policiesFromConfig(raw),
   };
 }
 

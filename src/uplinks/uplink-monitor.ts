@@ -3,6 +3,8 @@
  * uplink, the selection, and (with `multi-wan.apply-routes`) policy routing kept in step. Health
  * is state here and nowhere else; changes go out as events and through `UplinkSource`.
  */
+import { decidePolicies, type PolicyDecision } from './policies/policy-decision.js';
+import { policyRules } from './policies/policy-rules.js';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -14,7 +16,7 @@ import { ProbeHistory, type ProbeSummary } from './probe-history.js';
 import { RouteApplier } from './route-applier.js';
 import { roundResult } from './round-result.js';
 import { routingUnavailable } from './ip-runner.js';
-import { planRoutes, type RoutePlan } from './route-plan.js';
+import { planRoutes, uplinkFamily, type RoutePlan } from './route-plan.js';
 import { pickForFlow, sameSelection, select, type Selection } from './selection.js';
 import { roundInterval, type MultiWan, type ProbeSpec, type Uplink } from './uplink-model.js';
 import type { UplinkRoute, UplinkSource } from './uplink-source.js';
@@ -258,10 +260,16 @@ export class UplinkMonitor implements UplinkSource {
     if (this.applier) this.applyRoutes(linkEvent);
   }
 
+  /** Each policy's uplink (or fallback) under the health seen now. */
+  policyDecisions(): PolicyDecision[] {
+    return decidePolicies(this.multiWan.policies, (name) => this.rt.find((r) => r.cfg.name === name)?.machine.isHealthy() ?? false);
+  }
+
   /** The routes and rules this state asks for. */
   plan(): RoutePlan {
     const sources = new Map(this.rt.map((r) => [r.cfg.name, [r.sources[4], r.sources[6]].filter((s): s is string => s !== undefined)]));
-    return planRoutes({ uplinks: this.uplinks, multiWan: this.multiWan, sources, active: this.selection?.active ?? [] });
+    const policyRuleSpecs = policyRules(this.multiWan.policies, this.policyDecisions(), this.uplinks, this.multiWan.rulePriority, uplinkFamily);
+    return planRoutes({ uplinks: this.uplinks, multiWan: this.multiWan, sources, active: this.selection?.active ?? [], policyRules: policyRuleSpecs });
   }
 
   private applyRoutes(force: boolean): void {

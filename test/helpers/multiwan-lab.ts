@@ -31,12 +31,13 @@ export class MultiWanLab {
     [this.gw, this.isp1, this.isp2, this.lan] = ['gw', 'isp1', 'isp2', 'lan'].map((n) => new Netns(`${this.prefix}-${n}`, true));
   }
 
-  async startIsps(): Promise<void> {
+  /** `extra`: more zones and local-data both ISPs' Unbound serve (e.g. a name a policy watches). */
+  async startIsps(extra: { zones: string[]; data: string[] } = { zones: [], data: [] }): Promise<void> {
     for (const [ns, label] of [[this.isp1, 'isp-a'], [this.isp2, 'isp-b']] as const) {
       this.unbound.push(await Unbound.start({
         netns: ns.name, address: SERVICE,
-        zones: ['whoami.test.'],
-        data: [`whoami.test. 0 IN TXT "${label}"`],
+        zones: ['whoami.test.', ...extra.zones],
+        data: [`whoami.test. 0 IN TXT "${label}"`, ...extra.data],
       }));
     }
   }

@@ -1,0 +1,58 @@
+/**
+ * `multi-wan.policies`: which uplink carries a class of traffic, matched by source prefix,
+ * destination prefix, or domain (the addresses edgedns's own answers give for it). First match
+ * wins; no match follows the default selection.
+ */
+import ipaddr from 'ipaddr.js';
+import type { RawConfig } from '../../config/schema.js';
+import { normalizeName } from '../../dns/name.js';
+
+export type Fallback = 'default' | 'drop';
+
+export interface Policy {
+  name: string;
+  /** position in the file: rule order */
+  index: number;
+  /** normalized names; each covers itself and everything under it */
+  domains: string[];
+  source: string[];
+  destination: string[];
+  /** preference order */
+  uplinks: string[];
+  fallback: Fallback;
+  /** seconds a learned address outlives its record's TTL */
+  graceS: number;
+}
+
+export function policiesFromConfig(raw: RawConfig): Policy[] {
+  return (raw['multi-wan']?.policies ?? []).map((p, index) => ({
+    name: p.name,
+    index,
+    domains: (p.match.domains ?? []).map((d) => normalizeName(d)),
+    source: (p.match.source ?? []).map(prefixOf),
+    destination: (p.match.destination ?? []).map(prefixOf),
+    uplinks: p.uplinks,
+    fallback: p.fallback,
+    graceS: Math.round(p.grace / 1000),
+  }));
+}
+
+/** 10.10.50.7/24 → 10.10.50.0/24, as `ip rule` and nft show it. */
+export function prefixOf(cidr: string): string {
+  const [addr, len] = ipaddr.parseCIDR(cidr);
+  const net = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return `${net.toString()}/${len}`;
+}
+
+/** Packet marks edgedns sets for domain policies: 0xed00 | (uplink index + 1), under mask 0xffff. */
+export const MARK_BASE = 0xed00;
+export const MARK_MASK = 0xffff;
+
+export function uplinkMark(uplinkIndex: number): number {
+  return MARK_BASE | (uplinkIndex + 1);
+}
+
+/** nftables identifier of a policy's sets and counter. */
+export function nftName(policy: Pick<Policy, 'name'>): string {
+  return policy.name.replace(/-/g, '_');
+}
