@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { EdgeServer } from './server.js';
 import { dryRunRoutes } from './uplinks/routes-command.js';
 import { wgAddPeer, wgApply, wgInit, wgRemovePeer, type Io } from './wireguard/wg-command.js';
+import { queueingApply } from './aqm/queueing-command.js';
 
 const HELP = `edgedns — the DNS server of an edge gateway
 
@@ -29,12 +30,13 @@ Usage:
   edgedns wg apply -c FILE [--dry-run]
                                  bring the tunnel to the config (kernel WireGuard, else wireguard-go)
   edgedns wg show [--json]       peers of a running server: handshake, rx/tx, endpoint, state
+  edgedns queueing apply -c FILE [--dry-run]
+                                 put the WAN shapers in place (serve does it at start, with autorate)
   edgedns --help | --version
 
 show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
 --admin unix:/path/admin.sock, else the admin settings of -c FILE, else http://127.0.0.1:9153.
 Signals to a running server: SIGHUP re-reads the config file; SIGTERM/SIGINT stop it gracefully.
-Not in this build yet: queueing apply (see README).
 `;
 
 function version(): string {
@@ -84,6 +86,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
       if (args.positionals[0] === 'show') return adminCommand('show', ['wireguard'], args.values);
       if (!['init', 'add-peer', 'remove-peer', 'apply'].includes(args.positionals[0] ?? '')) break;
       return wgCommand(args.positionals, args.values);
+    case 'queueing':
+      if (args.positionals[0] !== 'apply') break;
+      return queueingCommand(args.values.config, args.values['dry-run'] === true);
     case 'cert':
       if (args.positionals[0] !== 'init') break;
       return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
@@ -134,6 +139,21 @@ async function uplinkRoutes(file: string | undefined, dryRun: boolean): Promise<
     return 0;
   } catch (e) {
     process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : (e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function queueingCommand(file: string | undefined, dryRun: boolean): Promise<number> {
+  if (!file) {
+    process.stderr.write('usage: edgedns queueing apply -c FILE [--dry-run]\n');
+    return 2;
+  }
+  try {
+    const config = await loadConfig(file);
+    await queueingApply(config, dryRun, createLogger(config.log.level, true), (t) => process.stdout.write(t));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : `edgedns queueing apply: ${(e as Error).message}`}\n`);
     return 1;
   }
 }

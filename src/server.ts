@@ -17,6 +17,8 @@ import { UplinkMonitor } from './uplinks/uplink-monitor.js';
 import { multiWanFromConfig, uplinksFromConfig } from './uplinks/uplink-model.js';
 import { NO_WIREGUARD, WireguardService } from './wireguard/wireguard-service.js';
 import { PolicyEngine } from './uplinks/policies/policy-engine.js';
+import { QueueingService } from './aqm/queueing-service.js';
+import { queueingFromConfig } from './aqm/queueing-model.js';
 import { wgFromConfig } from './wireguard/wg-model.js';
 
 export interface ServerOptions {
@@ -34,6 +36,7 @@ export class EdgeServer {
   private leases: LeaseManager | null = null;
   private wireguard: WireguardService | null = null;
   private policies: PolicyEngine | null = null;
+  private queueing: QueueingService | null = null;
   private errorsLogged = 0;
 
   private constructor(
@@ -62,6 +65,7 @@ export class EdgeServer {
     const server = new EdgeServer(config, new Resolver(config, opts.clock ?? systemClock, opts.log, uplinks), opts, uplinks);
     try {
       server.startPolicies();
+      await server.syncQueueing(config);
       server.startLeases(config);
       await server.syncWireguard(config); // before listeners: the tunnel's DNS listener needs its interface
       await server.listeners.apply(config.listen, true);
@@ -69,7 +73,8 @@ export class EdgeServer {
         server.admin = new AdminServer(config.admin, {
           resolver: () => server.resolver,
           leases: () => server.leases?.list() ?? [], leaseStats: () => server.leases?.stats() ?? [],
-          uplinks: () => server.uplinkStatus(), queueing: () => [],
+          uplinks: () => server.uplinkStatus(),
+          queueing: () => server.queueing?.status() ?? Promise.resolve([]),
           wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
           wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
           policies: () => server.policies?.status() ?? Promise.resolve([]),
@@ -99,6 +104,20 @@ export class EdgeServer {
     const m = this.uplinks;
     if (m === null) return NO_UPLINKS;
     return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
+  }
+
+  /** Start, restart (settings changed) or stop smart queueing; otherwise follow the current monitor's RTT. */
+  private async syncQueueing(c: Config, previous?: Config): Promise<void> {
+    const want = queueingFromConfig(c.raw);
+    if (previous && this.queueing && JSON.stringify(want) === JSON.stringify(queueingFromConfig(previous.raw))) {
+      this.queueing.follow(this.uplinks);
+      return;
+    }
+    await this.queueing?.stop();
+    this.queueing = null;
+    if (want.length === 0) return;
+    this.queueing = new QueueingService(want, () => this.uplinks, this.opts.clock ?? systemClock, this.opts.log);
+    await this.queueing.start();
   }
 
   /** Multi-WAN policies on the current monitor: nftables marks and the resolver's address learner. */
@@ -215,6 +234,7 @@ export class EdgeServer {
     await this.reloadUplinks(next, previous);
     this.resolver.apply(next, this.uplinks);
     if (this.uplinks !== uplinksBefore) this.startPolicies();
+    await this.syncQueueing(next, previous);
     this.startLeases(next, previous);
     await this.syncWireguard(next);
     await this.listeners.apply(next.listen, false);
@@ -236,6 +256,7 @@ export class EdgeServer {
     this.resolver.close();
     this.resolver.setAnswerObserver(null);
     await this.policies?.stop(true);
+    await this.queueing?.stop();
     await this.uplinks?.stop(true);
     this.tls?.close();
   }

@@ -174,7 +174,7 @@ export class AdminServer {
         case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats() });
         case 'GET /uplinks': return this.send(res, 200, this.src.uplinks());
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
-        case 'GET /queueing': return this.send(res, 200, { uplinks: this.src.queueing() });
+        case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, { policies: await this.src.policies() });
         case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
         default: {

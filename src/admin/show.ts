@@ -73,9 +73,13 @@ export function render(view: ShowView, d: J): string {
             bytes(p.rx ?? 0), bytes(p.tx ?? 0), p.endpoint, (p.allowedIps as string[]).join(', '), p.state])),
       ].join('\n');
     }
-    case 'queueing':
-      return table(['uplink', 'qdisc', 'why', 'rate', 'backlog', 'drops', 'marks'],
-        d.uplinks.map((u: J) => [u.name, u.qdisc, u.reason, u.rate, u.backlog, u.drops, u.marks]));
+    case 'queueing': {
+      if (d.uplinks.length === 0) return 'smart queueing is off: no uplink has a bandwidth\n';
+      const rate = (v: number | null) => (v === null ? '—' : `${(v / 1e6).toFixed(1)}M`);
+      return table(['uplink', 'interface', 'qdisc', 'why', 'up', 'down', 'backlog', 'drops', 'marks', 'overlimits', 'autorate'],
+        d.uplinks.map((u: J) => [u.name, u.interface, u.qdisc ?? 'none', u.reason, rate(u.rate.up), rate(u.rate.down), bytes(u.backlog),
+          count(u.drops), count(u.marks), count(u.overlimits), u.autorate ? `baseline ${ms(u.autorate.baselineMs)}` : '']));
+    }
   }
 }
 

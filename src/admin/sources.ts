@@ -1,5 +1,5 @@
 /**
- * What the admin API reads. Modules that are not built yet (queueing) report empty lists here until they are; the paths and shapes are already fixed.
+ * What the admin API reads. Every module's view, as the admin API and metrics read it.
  */
 import type { Resolver } from '../resolve/resolver.js';
 import type { Transition } from '../uplinks/health-machine.js';
@@ -8,6 +8,7 @@ import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
 import type { PeerStatus } from '../wireguard/tunnel-status.js';
 import type { WireguardStatus } from '../wireguard/wireguard-service.js';
 import type { PolicyEngine, PolicyStatus } from '../uplinks/policies/policy-engine.js';
+import type { QueueingStatus } from '../aqm/queueing-service.js';
 
 export interface LeaseView {
   name: string;
@@ -38,7 +39,8 @@ export interface AdminSources {
   wireguard: () => Promise<WireguardStatus>;
   /** the last peer status read, for metrics */
   wireguardPeers: () => PeerStatus[];
-  queueing: () => object[];
+  /** GET /queueing: per uplink, from `tc -s -j qdisc show` */
+  queueing: () => Promise<QueueingStatus[]>;
   /** GET /policies: multi-WAN policies with hits (nft counters) and learned addresses */
   policies: () => Promise<PolicyStatus[]>;
   /** per policy: moves and addresses held, for metrics (no nft call) */

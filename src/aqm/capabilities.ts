@@ -1,0 +1,42 @@
+/**
+ * Which queueing disciplines this kernel has, tried once at start on a throwaway ifb device (so
+ * no real interface is touched), and which kind each algorithm gets here:
+ * cake → htb + fq_codel → htb + a short byte FIFO.
+ */
+import type { Algorithm, QdiscKind } from './queueing-model.js';
+import { runCommand } from './tc-runner.js';
+
+export interface Capabilities {
+  cake: boolean;
+  fqCodel: boolean;
+  htb: boolean;
+  ifb: boolean;
+  /** why the probe could not run, if it could not */
+  error: string | null;
+}
+
+export async function probeCapabilities(): Promise<Capabilities> {
+  const dev = `edq${process.pid % 100000}`;
+  try {
+    await runCommand({ cmd: 'ip', args: ['link', 'add', dev, 'type', 'ifb'] });
+  } catch (e) {
+    return { cake: false, fqCodel: false, htb: true, ifb: false, error: `cannot create an ifb device to test qdiscs on: ${(e as Error).message}` };
+  }
+  const has = (kind: string) => runCommand({ cmd: 'tc', args: ['qdisc', 'replace', 'dev', dev, 'root', kind] }).then(() => true, () => false);
+  try {
+    return { cake: await has('cake'), fqCodel: await has('fq_codel'), htb: await has('htb'), ifb: true, error: null };
+  } finally {
+    await runCommand({ cmd: 'ip', args: ['link', 'del', dev] }).catch(() => undefined);
+  }
+}
+
+export function chooseKind(algorithm: Algorithm, caps: Capabilities): { kind: QdiscKind; reason: string } {
+  const missing: string[] = [];
+  if (algorithm === 'auto' || algorithm === 'cake') {
+    if (caps.cake) return { kind: 'cake', reason: algorithm === 'cake' ? 'cake, as configured' : 'cake: the best this kernel has' };
+    missing.push('cake');
+  }
+  if (caps.fqCodel) return { kind: 'htb+fq_codel', reason: `htb + fq_codel${missing.length ? ': the kernel has no cake' : ', as configured'}` };
+  missing.push('fq_codel');
+  return { kind: 'htb+bfifo', reason: `htb + a short byte FIFO (about 5 ms at the shaped rate, no AQM): the kernel has no ${missing.join(' or ')}` };
+}
