@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks,aqm]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { uplinksSuite } from './uplinks.mjs';
+import { aqmSuite } from './aqm-sim.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks' },
+  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks,aqm' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -252,6 +253,7 @@ async function main() {
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
   await stopAll();
   if (SUITES.includes('uplinks')) results.uplinks = await uplinksSuite(RUNS >= 5 ? RUNS : 5);
+  if (SUITES.includes('aqm')) results.aqm = await aqmSuite();
   writeResults(results);
 }
 
@@ -322,6 +324,18 @@ ${u.linkDown.length} runs each:
 
 Probing cost, 10 uplinks × (a dns and an icmp probe per second) = ${u.cost.probesPerSecond} probes/s, over 20 s:
 edgedns **${u.cost.selfPct.toFixed(1)}%** of a core, its \`ping\` children ${u.cost.childrenPct.toFixed(1)}% more; RSS ${u.cost.rssMb.toFixed(0)} MB.
+` : ''}${res.aqm ? `
+## Smart queueing: native CoDel / FQ-CoDel (simulation)
+
+\`bench/aqm-sim.mjs\`: one bottleneck, 4 bulk TCP-like flows (AIMD, drop-based) and a sparse flow (100 bytes every
+10 ms), base RTT 20 ms, 30 s simulated (the first 10 s not counted). FIFO: drop-tail, 1000 packets (a modem's buffer).
+CoDel and FQ-CoDel: edgedns's engine (\`src/aqm/\`), target 5 ms, interval 100 ms, quantum 1514.
+
+| link | queue | sparse flow p50 | sparse flow p99 | utilisation | Jain's fairness (bulk) |
+| --- | --- | --- | --- | --- | --- |
+${res.aqm.map((r) => `| ${r.rateMbit} Mbit/s | ${r.queue} | ${r.sparseP50Ms.toFixed(1)} ms | ${r.sparseP99Ms.toFixed(1)} ms | ${(r.utilisation * 100).toFixed(1)}% | ${r.jain.toFixed(3)} |`).join('\n')}
+
+The real-kernel counterpart (htb + a short FIFO, the only shaper this kernel offers) is \`test/bufferbloat.test.ts\`.
 ` : ''}`;
   writeFileSync(join(root, 'bench', 'RESULTS.md'), mergeSections(text));
   console.log(text);

@@ -75,6 +75,7 @@ export class EdgeServer {
           leases: () => server.leases?.list() ?? [], leaseStats: () => server.leases?.stats() ?? [],
           uplinks: () => server.uplinkStatus(),
           queueing: () => server.queueing?.status() ?? Promise.resolve([]),
+          queueingRates: () => server.queueing?.rates() ?? [],
           wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
           wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
           policies: () => server.policies?.status() ?? Promise.resolve([]),

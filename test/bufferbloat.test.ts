@@ -120,10 +120,13 @@ admin: { socket: ${dir}/admin.sock }
   }, 40_000);
 
   it('shaped by edgedns at 90% of the bottleneck: ping p99 under 30 ms, throughput at least 80%', async () => {
-    edge = await EdgednsProcess.start(config(`{ bandwidth-up: ${BOTTLENECK_MBIT * 0.9}mbit, ingress: false }`), { netns: ns.gw.name, configDir: dir });
+    // downloads (here only ACKs and ping replies) are shaped too: through ifb4wan0
+    edge = await EdgednsProcess.start(config(`{ bandwidth-up: ${BOTTLENECK_MBIT * 0.9}mbit, bandwidth-down: 500mbit }`), { netns: ns.gw.name, configDir: dir });
     await edge.waitForLog('smart queueing applied', 10_000);
     const st = (await adminGet(`${dir}/admin.sock`, '/queueing')).uplinks[0];
-    expect(st).toMatchObject({ name: 'wan', interface: 'wan0', qdisc: 'htb+bfifo', rate: { up: 90_000_000, down: null } });
+    expect(st).toMatchObject({ name: 'wan', interface: 'wan0', qdisc: 'htb+bfifo', rate: { up: 90_000_000, down: 500_000_000 } });
+    expect(await run(ns.gw.name, ['tc', 'filter', 'show', 'dev', 'wan0', 'ingress'])).toContain('Redirect to device ifb4wan0');
+    expect(await run(ns.gw.name, ['tc', 'qdisc', 'show', 'dev', 'ifb4wan0'])).toContain('qdisc htb ed: root');
     expect(st.reason).toContain('the kernel has no cake or fq_codel');
     const r = await load(3);
     console.log(`bufferbloat, shaped at 90 Mbit/s: ping p99 ${p99(r.rtts).toFixed(1)} ms, ${r.mbit.toFixed(1)} Mbit/s`);
@@ -133,7 +136,8 @@ admin: { socket: ${dir}/admin.sock }
     expect(after.drops).toBeGreaterThan(0); // the short FIFO is what bounds the delay
     await edge.stop();
     edge = null;
-    expect(await run(ns.gw.name, ['tc', '-j', 'qdisc', 'show', 'dev', 'wan0'])).not.toContain('"htb"'); // removed on stop
+    expect(await run(ns.gw.name, ['tc', '-j', 'qdisc', 'show', 'dev', 'wan0'])).not.toMatch(/"htb"|"ingress"/); // removed on stop
+    expect(await run(ns.gw.name, ['ip', 'link', 'show', 'ifb4wan0'])).toBe('');
   }, 60_000);
 
   it('with autorate from a rate the config does not know: the same bounds once converged', async () => {

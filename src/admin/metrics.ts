@@ -99,6 +99,8 @@ export function createMetrics(src: AdminSources): client.Registry {
     src.policySnapshot().map((p) => [{ policy: p.name }, p.moves]));
   gauge(r, 'edgedns_policy_addresses', 'Addresses a domain policy holds, learned from answers', ['policy'], () =>
     src.policySnapshot().map((p) => [{ policy: p.name }, p.addresses]));
+  gauge(r, 'edgedns_queueing_rate_bits', 'Shaped rate per uplink and direction (smart queueing, autorate included)', ['uplink', 'direction'], () =>
+    src.queueingRates().flatMap((q) => [['up', q.up], ['down', q.down]].filter(([, v]) => v !== null).map(([d, v]) => [{ uplink: q.uplink, direction: d as string }, v as number] as [Labels, number])));
   const wgPeers = () => src.wireguardPeers().map((p) => [{ peer: p.name ?? p.publicKey }, p] as const);
   gauge(r, 'edgedns_wireguard_peers', 'WireGuard peers by state (up: handshake under 3 minutes ago)', ['state'], () =>
     (['up', 'stale', 'never'] as const).map((s) => [{ state: s }, src.wireguardPeers().filter((p) => p.state === s).length]));

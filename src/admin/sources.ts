@@ -41,6 +41,8 @@ export interface AdminSources {
   wireguardPeers: () => PeerStatus[];
   /** GET /queueing: per uplink, from `tc -s -j qdisc show` */
   queueing: () => Promise<QueueingStatus[]>;
+  /** shaped rates now, for metrics */
+  queueingRates: () => Array<{ uplink: string; up: number | null; down: number | null }>;
   /** GET /policies: multi-WAN policies with hits (nft counters) and learned addresses */
   policies: () => Promise<PolicyStatus[]>;
   /** per policy: moves and addresses held, for metrics (no nft call) */

@@ -150,6 +150,15 @@ export class QueueingService {
     return out;
   }
 
+  /** Shaped rates now, for metrics (no tc call). */
+  rates(): Array<{ uplink: string; up: number | null; down: number | null }> {
+    return this.rt.filter((r) => r.kind !== null).map((r) => ({
+      uplink: r.s.uplink,
+      up: r.s.up === undefined ? null : r.up?.rate ?? r.s.up,
+      down: r.s.down === undefined ? null : r.down?.rate ?? r.s.down,
+    }));
+  }
+
   async stop(): Promise<void> {
     this.unsubscribe?.();
     for (const r of this.rt) {
