@@ -14,6 +14,8 @@ export interface Autorate {
   min: number;
   base: number;
   max: number;
+  /** ms over the baseline RTT that counts as a queue building */
+  thresholdMs: number;
 }
 
 export interface QueueingSettings {
@@ -31,6 +33,8 @@ export interface QueueingSettings {
   overhead?: number;
   ingress: boolean;
   autorate?: Autorate;
+  /** cake's priority tins */
+  diffserv: 'besteffort' | 'diffserv3' | 'diffserv4';
   /** the ifb device that carries the download shaper */
   ifb: string;
 }
@@ -59,7 +63,8 @@ export function queueingFromConfig(raw: RawConfig): QueueingSettings[] {
       ecn: q.ecn,
       overhead: q.overhead,
       ingress: q.ingress && down !== undefined,
-      autorate: q.autorate ? { min: parseRate(q.autorate.min), base: parseRate(q.autorate.base), max: parseRate(q.autorate.max) } : undefined,
+      autorate: q.autorate ? { min: parseRate(q.autorate.min), base: parseRate(q.autorate.base), max: parseRate(q.autorate.max), thresholdMs: q.autorate.threshold } : undefined,
+      diffserv: q.diffserv,
       ifb: ifbName(u.interface),
     });
   }

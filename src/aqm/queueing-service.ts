@@ -73,10 +73,10 @@ export class QueueingService {
   private async apply(r: Runtime): Promise<void> {
     const { kind, reason } = chooseKind(r.s.algorithm, this.caps!);
     const a = r.s.autorate;
-    if (a && r.s.up !== undefined) r.up = new AutorateController(a);
+    if (a && r.s.up !== undefined) r.up = new AutorateController({ ...a, thresholdMs: a.thresholdMs });
     if (a && r.s.down !== undefined && r.s.up !== undefined) {
       const k = r.s.down / r.s.up; // downloads follow the same controller law within bounds scaled to their rate
-      r.down = new AutorateController({ min: a.min * k, base: r.s.down, max: a.max * k });
+      r.down = new AutorateController({ min: a.min * k, base: r.s.down, max: a.max * k, thresholdMs: a.thresholdMs });
     }
     try {
       if (r.s.up !== undefined) await runAll(shaperCommands(r.s.interface, r.up?.rate ?? r.s.up, kind, r.s, false));

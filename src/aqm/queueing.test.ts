@@ -11,7 +11,7 @@ upstreams: [udp://127.0.0.1:53]
 uplinks:
   - name: fibre
     interface: wan1
-    smart-queueing: { bandwidth-up: 20mbit, bandwidth-down: 100mbit, overhead: 18 }
+    smart-queueing: { bandwidth-up: 20mbit, bandwidth-down: 100mbit, overhead: 18, diffserv: diffserv3 }
   - name: lte
     interface: wwan0
     smart-queueing: { autorate: { min: 5mbit, base: 20mbit, max: 40mbit }, ingress: false, algorithm: fq-codel, ecn: false }
@@ -29,7 +29,7 @@ describe('smart queueing config', () => {
   it('is on for uplinks with a bandwidth (or autorate), off without one or when disabled', () => {
     expect(queueingFromConfig(config.raw).map((s) => s.uplink)).toEqual(['fibre', 'lte']);
     expect(fibre).toMatchObject({ up: 20e6, down: 100e6, ingress: true, ifb: 'ifb4wan1', targetMs: 5, intervalMs: 100, ecn: true, overhead: 18, algorithm: 'auto' });
-    expect(lte).toMatchObject({ up: 20e6, down: undefined, ingress: false, autorate: { min: 5e6, base: 20e6, max: 40e6 } });
+    expect(lte).toMatchObject({ up: 20e6, down: undefined, ingress: false, diffserv: 'besteffort', autorate: { min: 5e6, base: 20e6, max: 40e6, thresholdMs: 15 } });
     expect(parseRate('1.5gbit')).toBe(1.5e9);
     expect(tcRate(90e6)).toBe('90000kbit');
   });
@@ -43,14 +43,14 @@ describe('smart queueing config', () => {
 });
 
 describe('tc rendering', () => {
-  it('cake: bandwidth, besteffort, nat, overhead, rtt; ingress through an ifb', () => {
+  it('cake: bandwidth, diffserv, nat, overhead, rtt; ingress through an ifb', () => {
     expect(planQueueing(fibre, 'cake').map(formatCommand)).toEqual([
-      'tc qdisc replace dev wan1 root handle ed: cake bandwidth 20000kbit besteffort nat overhead 18 rtt 100ms',
+      'tc qdisc replace dev wan1 root handle ed: cake bandwidth 20000kbit diffserv3 nat overhead 18 rtt 100ms',
       'ip link add ifb4wan1 type ifb',
       'ip link set ifb4wan1 up',
       'tc qdisc add dev wan1 handle ffff: ingress',
       'tc filter add dev wan1 parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev ifb4wan1',
-      'tc qdisc replace dev ifb4wan1 root handle ed: cake bandwidth 100000kbit besteffort nat overhead 18 rtt 100ms ingress',
+      'tc qdisc replace dev ifb4wan1 root handle ed: cake bandwidth 100000kbit diffserv3 nat overhead 18 rtt 100ms ingress',
     ]);
   });
 

@@ -3,7 +3,7 @@
  * download on an ifb device fed by an ingress redirect — for each kind of queue. edgedns's root
  * qdiscs carry handle `ed:`, so it removes only its own.
  *
- *   cake           root cake bandwidth R besteffort nat [overhead N] rtt INTERVAL [ingress]
+ *   cake           root cake bandwidth R besteffort|diffserv3|diffserv4 nat [overhead N] rtt INTERVAL [ingress]
  *   htb+fq_codel   root htb (stab overhead N) → class ed:1 rate R ceil R → fq_codel target/interval/ecn
  *   htb+bfifo      the same with a byte FIFO of max(R × 5 ms, 2 × 64 KB): a delay bound without AQM
  */
@@ -38,7 +38,7 @@ export function fifoLimitBytes(rateBps: number): number {
 /** The shaper on one device (the uplink's interface, or its ifb for downloads). */
 export function shaperCommands(dev: string, rateBps: number, kind: QdiscKind, s: QueueingSettings, ingress: boolean): Command[] {
   if (kind === 'cake') {
-    return [tc('qdisc', 'replace', 'dev', dev, 'root', 'handle', ROOT_HANDLE, 'cake', 'bandwidth', tcRate(rateBps), 'besteffort', 'nat',
+    return [tc('qdisc', 'replace', 'dev', dev, 'root', 'handle', ROOT_HANDLE, 'cake', 'bandwidth', tcRate(rateBps), s.diffserv, 'nat',
       ...(s.overhead !== undefined ? ['overhead', String(s.overhead)] : []), 'rtt', `${s.intervalMs}ms`, ...(ingress ? ['ingress'] : []))];
   }
   const stab = s.overhead !== undefined ? ['stab', 'overhead', String(s.overhead), 'linklayer', 'ethernet'] : [];

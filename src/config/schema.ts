@@ -80,7 +80,8 @@ const smartQueueingSchema = z.strictObject({
   ecn: z.boolean().default(true),
   overhead: z.number().int().min(0).max(256).optional(),
   ingress: z.boolean().default(true),
-  autorate: z.strictObject({ min: bandwidth, base: bandwidth, max: bandwidth }).optional(),
+  autorate: z.strictObject({ min: bandwidth, base: bandwidth, max: bandwidth, threshold: duration.default(15) }).optional(),
+  diffserv: z.enum(['besteffort', 'diffserv3', 'diffserv4']).default('besteffort'),
 });
 
 const uplinkSchema = z.strictObject({
