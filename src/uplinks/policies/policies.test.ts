@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,13 @@ describe('policy config', () => {
     - { name: kids, match: { source: [10.10.0.0/16] }, uplinks: [wan-b] }
     - { name: guests, match: { source: [10.10.50.0/24] }, uplinks: [wan-a] }
 `)).toEqual(['warning 10 multi-wan.policies[1].match.source: policy "guests": source 10.10.50.0/24 overlaps policy "kids"; the first match wins']);
+    // `edgedns check` prints the warning with its place and still says ok
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-pol-'));
+    writeFileSync(join(dir, 'w.yaml'), `${base}  policies:\n    - { name: kids, match: { source: [10.10.0.0/16] }, uplinks: [wan-b] }\n    - { name: guests, match: { source: [10.10.50.0/24] }, uplinks: [wan-a] }\n`);
+    const check = spawnSync(process.execPath, [new URL('../../../bin/edgedns.js', import.meta.url).pathname, 'check', '-c', join(dir, 'w.yaml')], { encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(check.stdout).toContain(`${join(dir, 'w.yaml')}:10:40 multi-wan.policies[1].match.source: warning: policy "guests": source 10.10.50.0/24 overlaps policy "kids"; the first match wins`);
+    expect(check.stdout).toContain('ok (1 warning)');
     expect(await problems(YAML.replace('apply-routes: true', 'apply-routes: false'))).toEqual([
       expect.stringMatching(/^9 multi-wan\.policies: policies need multi-wan\.apply-routes: true/),
     ]);
