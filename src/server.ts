@@ -78,7 +78,7 @@ export class EdgeServer {
           queueingRates: () => server.queueing?.rates() ?? [],
           wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
           wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
-          policies: () => server.policies?.status() ?? Promise.resolve([]),
+          policies: () => server.policies?.status() ?? Promise.resolve({ policies: [], error: null }),
           policySnapshot: () => server.policies?.snapshot() ?? [],
           reload: () => server.reload(),
         }, opts.log);

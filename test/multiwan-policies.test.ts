@@ -106,7 +106,9 @@ admin: { socket: ${socket} }
     expect(await via('10.250.0.54')).toBe('isp-b');
     expect(await nftSet()).toMatch(/10\.250\.0\.54 timeout \ds/);
     expect(await via('10.250.0.55')).toBe('isp-a'); // other traffic still on the default
-    const p = (await adminGet(socket, '/policies')).policies;
+    const status = await adminGet(socket, '/policies');
+    expect(status.error).toBeNull();
+    const p = status.policies;
     expect(p.map((x: { name: string; action: string; uplink: string }) => [x.name, x.action, x.uplink])).toEqual([['video', 'uplink', 'wan-b'], ['kids', 'uplink', 'wan-b'], ['bank', 'uplink', 'wan-b']]);
     expect(p[0].addresses).toEqual([expect.objectContaining({ address: '10.250.0.54' })]);
     expect(p[0].hits).toBeGreaterThanOrEqual(1);

@@ -175,7 +175,7 @@ export class AdminServer {
         case 'GET /uplinks': return this.send(res, 200, this.src.uplinks());
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
-        case 'GET /policies': return this.send(res, 200, { policies: await this.src.policies() });
+        case 'GET /policies': return this.send(res, 200, await this.src.policies());
         case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
         default: {
           const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/metrics'];

@@ -56,7 +56,7 @@ export function render(view: ShowView, d: J): string {
     case 'policies': {
       if (d.policies.length === 0) return 'no multi-wan policies configured\n';
       const match = (m: J) => [...m.domains, ...m.source.map((x: string) => `from ${x}`), ...m.destination.map((x: string) => `to ${x}`)].join(', ');
-      return table(['policy', 'match', 'uplinks', 'in force', 'why', 'since', 'hits', 'addresses', 'moves'],
+      return (d.error ? `nftables    ${d.error}\n\n` : '') + table(['policy', 'match', 'uplinks', 'in force', 'why', 'since', 'hits', 'addresses', 'moves'],
         d.policies.map((p: J) => [p.name, match(p.match), p.uplinks.join(' > '), p.action === 'uplink' ? p.uplink : p.action, p.reason,
           ago(p.since), p.hits === null ? null : count(p.hits), p.addresses.length, p.moves]));
     }

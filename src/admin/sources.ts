@@ -44,7 +44,7 @@ export interface AdminSources {
   /** shaped rates now, for metrics */
   queueingRates: () => Array<{ uplink: string; up: number | null; down: number | null }>;
   /** GET /policies: multi-WAN policies with hits (nft counters) and learned addresses */
-  policies: () => Promise<PolicyStatus[]>;
+  policies: () => Promise<{ policies: PolicyStatus[]; error: string | null }>;
   /** per policy: moves and addresses held, for metrics (no nft call) */
   policySnapshot: () => ReturnType<PolicyEngine['snapshot']>;
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;

@@ -96,9 +96,29 @@ export class QueueingService {
     }
   }
 
+  /** ms the packets now in our own queues (egress, and the ifb for downloads) will wait. */
+  private async ownDelayMs(r: Runtime): Promise<number> {
+    const backlog = async (dev: string) => (await qdiscs(dev).catch(() => [] as TcQdisc[]))
+      .filter((q) => (q.handle === ROOT_HANDLE || q.handle === 'ed1:') && q.kind !== 'htb').reduce((n, q) => n + q.backlog, 0);
+    const up = r.up ? ((await backlog(r.s.interface)) * 8 * 1000) / r.up.rate : 0;
+    const down = r.down ? ((await backlog(r.s.ifb)) * 8 * 1000) / r.down.rate : 0;
+    return up + down;
+  }
+
   private onRtt(uplink: string, rttMs: number, at: number): void {
     const r = this.rt.find((x) => x.s.uplink === uplink);
     if (!r || !r.up || r.kind === null || r.changing) return;
+    if (!r.up.due(at)) {
+      r.up.step(rttMs, 0, at); // remembered for the next step
+      r.down?.step(rttMs, 0, at);
+      return;
+    }
+    r.changing = true;
+    void this.ownDelayMs(r).then((own) => this.autorateStep(r, rttMs, at, own)).finally(() => { r.changing = false; });
+  }
+
+  private async autorateStep(r: Runtime, rttMs: number, at: number, ownDelayMs: number): Promise<void> {
+    const uplink = r.s.uplink;
     const tx = counter(r.s.interface, 'tx_bytes');
     const rx = counter(r.s.interface, 'rx_bytes');
     const prev = r.counters;
@@ -108,21 +128,21 @@ export class QueueingService {
     }
     const secs = (at - prev.at) / 1000;
     r.counters = { at, tx, rx };
-    const upLoad = ((tx - prev.tx) * 8) / secs / r.up.rate;
-    const stepUp = r.up.step(rttMs, upLoad, at);
-    const stepDown = r.down?.step(rttMs, ((rx - prev.rx) * 8) / secs / r.down.rate, at);
+    const up = r.up!;
+    const upLoad = ((tx - prev.tx) * 8) / secs / up.rate;
+    const stepUp = up.step(rttMs, upLoad, at, ownDelayMs);
+    const stepDown = r.down?.step(rttMs, ((rx - prev.rx) * 8) / secs / r.down.rate, at, ownDelayMs);
     if (!stepUp.changed && !stepDown?.changed) return;
-    const kind = r.kind;
+    const kind = r.kind!;
     const cmds = [
       ...(stepUp.changed ? rateCommands(r.s.interface, stepUp.rate, kind) : []),
       ...(stepDown?.changed ? rateCommands(r.s.ifb, stepDown.rate, kind) : []),
     ];
-    r.changing = true;
     r.lastChange = new Date(at).toISOString();
-    runAll(cmds).then(
-      () => this.log.debug({ uplink, up: showRate(stepUp.rate), why: stepUp.reason }, 'autorate'),
+    await runAll(cmds).then(
+      () => this.log.debug({ uplink, up: showRate(stepUp.rate), own: Math.round(ownDelayMs * 10) / 10, why: stepUp.reason }, 'autorate'),
       (e: Error) => this.log.warn({ uplink, err: e.message }, 'autorate: rate change failed'),
-    ).finally(() => { r.changing = false; });
+    );
   }
 
   async status(): Promise<QueueingStatus[]> {

@@ -79,14 +79,31 @@ describe('tc rendering', () => {
 describe('autorate (clock-driven)', () => {
   const make = () => new AutorateController({ min: 5e6, base: 20e6, max: 40e6 });
 
-  it('cuts by 0.9 when the RTT rises 15 ms over baseline under load, deeper while it persists', () => {
+  it('cuts by 0.9 when the RTT rises 15 ms over baseline under load, deeper while it keeps growing', () => {
     const a = make();
     a.step(20, 0.1, 0); // baseline 20 ms
     expect(a.step(40, 0.9, 100)).toMatchObject({ rate: 18e6, changed: true });
-    expect(a.step(40, 0.9, 200).rate).toBe(Math.round(18e6 * 0.8));
-    expect(a.step(40, 0.9, 300).rate).toBe(Math.round(18e6 * 0.8 * 0.7));
-    for (let t = 400; t < 2000; t += 100) a.step(80, 1, t);
+    expect(a.step(42, 0.9, 200).changed).toBe(false); // +2 ms: noise, or the queue still draining
+    expect(a.step(50, 0.9, 300).rate).toBe(Math.round(18e6 * 0.8)); // +10 ms since the cut: still growing
+    expect(a.step(60, 0.9, 400).rate).toBe(Math.round(18e6 * 0.8 * 0.7));
+    for (let t = 500; t < 2000; t += 100) a.step(60 + t / 10, 1, t);
     expect(a.rate).toBe(5e6); // never below min
+  });
+
+  it('waits while the queue a cut left behind drains, and cuts deeper if the RTT stays high a hold period', () => {
+    const a = make();
+    a.step(20, 0.1, 0);
+    expect(a.step(60, 0.9, 100).rate).toBe(18e6);
+    expect(a.step(50, 0.9, 200)).toMatchObject({ rate: 18e6, changed: false, reason: 'queue draining after a cut' });
+    expect(a.step(45, 0.9, 600).changed).toBe(false);
+    expect(a.step(45, 0.9, 1100)).toMatchObject({ rate: Math.round(18e6 * 0.8), changed: true });
+  });
+
+  it('does not count the delay of its own queue as bloat (probes cross it too)', () => {
+    const a = make();
+    a.step(20, 0.1, 0);
+    expect(a.step(38, 0.6, 100, 14)).toMatchObject({ rate: 20e6, changed: false }); // 18 ms more, 14 of them ours
+    expect(a.step(38, 0.6, 200, 0)).toMatchObject({ rate: 18e6, changed: true });
   });
 
   it('does not cut for a high RTT on an idle link (the delay is not our queue)', () => {
@@ -95,7 +112,7 @@ describe('autorate (clock-driven)', () => {
     expect(a.step(60, 0.1, 100)).toMatchObject({ rate: 20e6, changed: false });
   });
 
-  it('raises slowly (≤ ×1.04 per step) when loaded and calm, not right after a cut, never above max', () => {
+  it('raises slowly (≤ ×1.04 per step) when loaded (≥ 75%) and calm, not right after a cut, never above max', () => {
     const a = make();
     a.step(20, 0.1, 0);
     a.step(40, 0.9, 100); // cut to 18 Mbit/s

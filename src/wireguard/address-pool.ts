@@ -3,7 +3,8 @@
  * a dual-stack peer gets matching addresses (10.44.0.3 and fd44::3).
  */
 import ipaddr from 'ipaddr.js';
-import { networkOf, WgError } from './wg-model.js';
+import { networkOf } from '../prefix.js';
+import { WgError } from './wg-model.js';
 
 function toBig(a: ipaddr.IPv4 | ipaddr.IPv6): bigint {
   return a.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);

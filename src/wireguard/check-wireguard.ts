@@ -7,7 +7,8 @@ import ipaddr from 'ipaddr.js';
 import type { RawConfig } from '../config/schema.js';
 import type { PathIssue } from '../config/validate.js';
 import { isWgKey } from './keys.js';
-import { networkOf, wgFromConfig, type WgPeer, type WgSettings } from './wg-model.js';
+import { networkOf, overlaps, within } from '../prefix.js';
+import { wgFromConfig, type WgPeer, type WgSettings } from './wg-model.js';
 
 export interface PeerProblem {
   peer: string;
@@ -19,25 +20,6 @@ export interface PeerProblem {
 
 /** A peer's name becomes a DNS label: NAME.wg.<domain>. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
-
-type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-function parse(c: string): Cidr {
-  return ipaddr.parseCIDR(c);
-}
-
-export function overlaps(a: string, b: string): boolean {
-  const [na, la] = parse(networkOf(a));
-  const [nb, lb] = parse(networkOf(b));
-  if (na.kind() !== nb.kind()) return false;
-  return la <= lb ? (nb as ipaddr.IPv4).match(na as ipaddr.IPv4, la) : (na as ipaddr.IPv4).match(nb as ipaddr.IPv4, lb);
-}
-
-function inside(address: string, prefix: string): boolean {
-  const [a, len] = parse(address);
-  const [n, plen] = parse(networkOf(prefix));
-  return a.kind() === n.kind() && len >= plen && (a as ipaddr.IPv4).match(n as ipaddr.IPv4, plen);
-}
 
 export function peerProblems(s: Pick<WgSettings, 'addresses'>, peers: WgPeer[]): PeerProblem[] {
   const out: PeerProblem[] = [];
@@ -52,7 +34,7 @@ export function peerProblems(s: Pick<WgSettings, 'addresses'>, peers: WgPeer[]):
     if (!isWgKey(p.publicKey)) bad('public-key', 'not a WireGuard key (base64 of 32 bytes, as `wg pubkey` prints)');
     if (p.addresses.length === 0) bad('address', 'needs a tunnel address');
     for (const a of p.addresses) {
-      if (!s.addresses.some((t) => inside(a, t))) bad('address', `${a} is outside the tunnel prefixes (${s.addresses.map(networkOf).join(', ')})`);
+      if (!s.addresses.some((t) => within(a, t))) bad('address', `${a} is outside the tunnel prefixes (${s.addresses.map(networkOf).join(', ')})`);
       else if (serverHosts.includes(a.split('/')[0])) bad('address', `${a} is the server's own tunnel address`);
     }
     if (p.routes.length > 0 && p.mode !== 'site-to-site') bad('routes', 'routes need mode: site-to-site');
@@ -72,7 +54,7 @@ export function checkWireguard(raw: RawConfig, domain: string): PathIssue[] {
   if (!w) return [];
   const issues: PathIssue[] = [];
   w.address.forEach((a, i) => {
-    const [addr, len] = parse(a);
+    const [addr, len] = ipaddr.parseCIDR(a);
     const net = networkOf(a).split('/')[0];
     const edge = (addr.kind() === 'ipv4' && len < 31) || (addr.kind() === 'ipv6' && len < 127);
     if (edge && addr.toString() === ipaddr.parse(net).toString()) {

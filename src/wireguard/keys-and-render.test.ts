@@ -9,7 +9,8 @@ import { nextFreeAddresses } from './address-pool.js';
 import { generatePresharedKey, generatePrivateKey, isWgKey, publicKeyOf } from './keys.js';
 import { clientAllowedIps, clientEndpoint, renderClientConf, renderPlan, renderServerConf } from './render.js';
 import { parseDump } from './tunnel-status.js';
-import { endpointWithPort, networkOf, wgFromConfig, type WgPeer } from './wg-model.js';
+import { networkOf, overlaps, within } from '../prefix.js';
+import { endpointWithPort, wgFromConfig, type WgPeer } from './wg-model.js';
 
 const wgMissing = missing('wg');
 const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf8' }).trim();
@@ -63,6 +64,11 @@ describe('address allocation', () => {
     expect(networkOf('10.44.0.1/24')).toBe('10.44.0.0/24');
     expect(networkOf('fd44::1/64')).toBe('fd44::/64');
     expect(networkOf('192.168.20.7/23')).toBe('192.168.20.0/23');
+    expect(overlaps('10.44.0.2/32', '10.44.0.0/24')).toBe(true);
+    expect(overlaps('10.44.0.0/24', '10.45.0.0/24')).toBe(false);
+    expect(overlaps('10.44.0.0/24', 'fd44::/64')).toBe(false);
+    expect(within('10.44.0.9/32', '10.44.0.1/24')).toBe(true);
+    expect(within('10.44.0.0/16', '10.44.0.1/24')).toBe(false);
   });
 });
 

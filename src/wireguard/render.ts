@@ -3,7 +3,8 @@
  * `wg apply --dry-run` prints. Secrets come in through `Secrets`, so a dry run can print
  * placeholders instead of keys.
  */
-import { endpointWithPort, hostOf, networkOf, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
+import { networkOf } from '../prefix.js';
+import { endpointWithPort, hostOf, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
 
 export interface Secrets {
   privateKey: string;
@@ -67,6 +68,12 @@ export function renderClientConf(c: ClientConf): string {
 export function clientAllowedIps(s: WgSettings, scope: TunnelScope): string[] {
   if (scope === 'full') return s.addresses.some((a) => a.includes(':')) ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
   return s.splitAllowedIps;
+}
+
+/** Uplink names, the selected ones first, then the rest by failover priority. */
+export function uplinkPreference(active: string[], uplinks: Array<{ name: string; priority: number }>): string[] {
+  const rest = [...uplinks].sort((a, b) => b.priority - a.priority).map((u) => u.name).filter((n) => !active.includes(n));
+  return [...active, ...rest];
 }
 
 /**

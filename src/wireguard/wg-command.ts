@@ -16,7 +16,7 @@ import { peerProblems } from './check-wireguard.js';
 import { generatePresharedKey, generatePrivateKey, publicKeyOf } from './keys.js';
 import { loadPeers } from './peer-set.js';
 import { qrPng, qrTerminal } from './qr.js';
-import { clientAllowedIps, clientEndpoint, renderClientConf, renderPlan } from './render.js';
+import { clientAllowedIps, clientEndpoint, renderClientConf, renderPlan, uplinkPreference } from './render.js';
 import { loadSecrets, readKeyFile } from './secrets.js';
 import { readState, statePeers, writeState } from './state-file.js';
 import { pskFileFor, WgError, wgFromConfig, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
@@ -56,15 +56,14 @@ export function wgInit(c: Config, io: Io): void {
 
 /** Uplink names in the order a running server prefers them now; without one, by priority. */
 async function uplinkOrder(c: Config, admin: string | undefined, io: Io): Promise<string[]> {
-  const byPriority = [...c.raw.uplinks].sort((a, b) => b.priority - a.priority).map((u) => u.name);
-  if (byPriority.length === 0) return [];
+  if (c.raw.uplinks.length === 0) return [];
   try {
     const res = await requestAny(targetsFor({ admin, config: c }), 'GET', '/uplinks');
     const active = (JSON.parse(res.body) as { selection?: { active?: string[] } }).selection?.active ?? [];
-    if (res.status === 200 && active.length > 0) return [...active, ...byPriority.filter((n) => !active.includes(n))];
+    if (res.status === 200 && active.length > 0) return uplinkPreference(active, c.raw.uplinks);
   } catch { /* no running server: fall back to the configured preference */ }
   io.err('no running edgedns to ask which uplink is selected: using the highest-priority uplink\n');
-  return byPriority;
+  return uplinkPreference([], c.raw.uplinks);
 }
 
 export interface AddPeerOptions {

@@ -3,8 +3,8 @@
  * config, and peers `wg add-peer` made (the state file), merged into one list.
  */
 import { basename, dirname, join } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import type { Config } from '../config/types.js';
+import { networkOf } from '../prefix.js';
 import type { RawConfig } from '../config/schema.js';
 
 export type PeerMode = 'remote-access' | 'site-to-site';
@@ -63,17 +63,6 @@ export class WgError extends Error {
     super(message, options);
     this.name = 'WgError';
   }
-}
-
-/** The prefix a host-with-length address lies in: 10.44.0.1/24 → 10.44.0.0/24. */
-export function networkOf(cidr: string): string {
-  const [addr, len] = ipaddr.parseCIDR(cidr);
-  const bytes = addr.toByteArray();
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = Math.max(0, Math.min(8, len - i * 8));
-    bytes[i] &= (0xff << (8 - keep)) & 0xff;
-  }
-  return `${ipaddr.fromByteArray(bytes).toString()}/${len}`;
 }
 
 export function hostOf(cidr: string): string {

@@ -8,16 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WgError } from './wg-model.js';
 
-export function run(cmd: 'wg' | 'ip', args: string[], input?: string): Promise<string> {
+export function run(cmd: 'wg' | 'ip', args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       const what = cmd === 'wg' ? 'wg (wireguard-tools)' : 'ip (iproute2)';
-      // never echo `input`: it holds keys
       reject(new WgError('WG_TOOL_FAILED', missing ? `${what} is not installed` : `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
     });
-    if (input !== undefined) child.stdin!.end(input);
   });
 }
 

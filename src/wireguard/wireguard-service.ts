@@ -13,7 +13,7 @@ import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { applyTunnel, type Implementation } from './apply-tunnel.js';
 import { loadPeers } from './peer-set.js';
 import { publishPeerNames, WG_ORIGIN } from './peer-names.js';
-import { clientEndpoint, peerKeepalive } from './render.js';
+import { clientEndpoint, peerKeepalive, uplinkPreference } from './render.js';
 import { loadSecrets } from './secrets.js';
 import { parseDump, type PeerStatus } from './tunnel-status.js';
 import { run } from './wg-runner.js';
@@ -151,7 +151,8 @@ export class WireguardService {
   }
 
   private endpoint(): WireguardStatus['endpoint'] {
-    return clientEndpoint(this.settings, uplinkPreference(this.deps.uplinks()));
+    const m = this.deps.uplinks();
+    return clientEndpoint(this.settings, m === null ? [] : uplinkPreference(m.current()?.active ?? [], m.uplinks));
   }
 
   /** Peers as `wg show` sees them now (cached for a moment). */
@@ -190,12 +191,4 @@ export class WireguardService {
       await run('ip', ['link', 'del', this.settings.interface]).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'wireguard: could not remove the interface'));
     }
   }
-}
-
-/** Uplink names, the selected ones first, then the rest by failover priority. */
-export function uplinkPreference(m: UplinkMonitor | null): string[] {
-  if (m === null) return [];
-  const active = m.current()?.active ?? [];
-  const rest = [...m.uplinks].sort((a, b) => b.priority - a.priority).map((u) => u.name).filter((n) => !active.includes(n));
-  return [...active, ...rest];
 }

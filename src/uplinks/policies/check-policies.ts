@@ -2,22 +2,15 @@
  * Checks of `multi-wan.policies` the schema cannot express. Errors name the policy; an overlap
  * of source prefixes between two policies is only a warning (first match wins, as documented).
  */
-import ipaddr from 'ipaddr.js';
 import type { RawConfig } from '../../config/schema.js';
 import type { PathIssue } from '../../config/validate.js';
+import { overlaps } from '../../prefix.js';
 import { nftName, policiesFromConfig } from './policy-model.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/;
 const DOMAIN = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$/;
 /** base+10+i must stay below base+100, where the per-uplink source rules start */
 export const MAX_POLICIES = 89;
-
-function overlaps(a: string, b: string): boolean {
-  const [na, la] = ipaddr.parseCIDR(a);
-  const [nb, lb] = ipaddr.parseCIDR(b);
-  if (na.kind() !== nb.kind()) return false;
-  return la <= lb ? (nb as ipaddr.IPv4).match(na as ipaddr.IPv4, la) : (na as ipaddr.IPv4).match(nb as ipaddr.IPv4, lb);
-}
 
 export function checkPolicies(raw: RawConfig): { errors: PathIssue[]; warnings: PathIssue[] } {
   const errors: PathIssue[] = [];

@@ -134,9 +134,4 @@ export class DomainLearner implements AnswerObserver {
     for (const [a, h] of held) if (h.expires <= now) held.delete(a);
     return [...held.values()];
   }
-
-  /** After the table was made anew (sets emptied): forget what we thought the kernel held. */
-  forget(): void {
-    for (const m of this.held.values()) m.clear();
-  }
 }

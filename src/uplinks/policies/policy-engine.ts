@@ -85,9 +85,10 @@ export class PolicyEngine {
     }
   }
 
-  async status(): Promise<PolicyStatus[]> {
+  /** Every policy, and why nftables is not in use (or its last error), if it is not. */
+  async status(): Promise<{ policies: PolicyStatus[]; error: string | null }> {
     const counters = await nftCounters().catch(() => null);
-    return this.policies.map((p, i) => {
+    const policies = this.policies.map((p, i): PolicyStatus => {
       const d = this.decisions[i];
       return {
         name: p.name,
@@ -103,6 +104,7 @@ export class PolicyEngine {
         addresses: this.learner?.addresses(p.name) ?? [],
       };
     });
+    return { policies, error: this.error };
   }
 
   /** Moves per policy and addresses held, for metrics (no nft call). */

@@ -3,9 +3,9 @@
  * destination prefix, or domain (the addresses edgedns's own answers give for it). First match
  * wins; no match follows the default selection.
  */
-import ipaddr from 'ipaddr.js';
 import type { RawConfig } from '../../config/schema.js';
 import { normalizeName } from '../../dns/name.js';
+import { networkOf } from '../../prefix.js';
 
 export type Fallback = 'default' | 'drop';
 
@@ -29,19 +29,12 @@ export function policiesFromConfig(raw: RawConfig): Policy[] {
     name: p.name,
     index,
     domains: (p.match.domains ?? []).map((d) => normalizeName(d)),
-    source: (p.match.source ?? []).map(prefixOf),
-    destination: (p.match.destination ?? []).map(prefixOf),
+    source: (p.match.source ?? []).map(networkOf),
+    destination: (p.match.destination ?? []).map(networkOf),
     uplinks: p.uplinks,
     fallback: p.fallback,
     graceS: Math.round(p.grace / 1000),
   }));
-}
-
-/** 10.10.50.7/24 → 10.10.50.0/24, as `ip rule` and nft show it. */
-export function prefixOf(cidr: string): string {
-  const [addr, len] = ipaddr.parseCIDR(cidr);
-  const net = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
-  return `${net.toString()}/${len}`;
 }
 
 /** Packet marks edgedns sets for domain policies: 0xed00 | (uplink index + 1), under mask 0xffff. */
