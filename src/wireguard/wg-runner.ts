@@ -3,7 +3,7 @@
  * Rendering stays pure elsewhere; this file only executes.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WgError } from './wg-model.js';
@@ -44,12 +44,24 @@ export function runJson<T>(args: string[]): Promise<T> {
  * connected across a restart) and its PID is known. Resolves once its UAPI socket answers.
  */
 export async function startWireguardGo(ifname: string, timeoutMs = 5000): Promise<number> {
+  // Its output goes to a file, not a pipe: it outlives us, and a Go program writing to a closed
+  // pipe dies of SIGPIPE. The file explains a failure to start.
+  const logFile = join(tmpdir(), `edgedns-wireguard-go-${ifname}.log`);
+  const fd = openSync(logFile, 'a', 0o600);
   const child = spawn('wireguard-go', ['-f', ifname], {
-    detached: true, stdio: 'ignore', env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
+    detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
   });
+  closeSync(fd);
+  const said = () => {
+    try {
+      return readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' / ');
+    } catch {
+      return '';
+    }
+  };
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (e) => reject(new WgError('WG_TOOL_FAILED', (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'wireguard-go is not installed and the kernel has no WireGuard' : `wireguard-go: ${e.message}`, { cause: e })));
-    child.once('exit', (code) => reject(new WgError('WG_TOOL_FAILED', `wireguard-go ${ifname} exited with ${code} before the interface came up`)));
+    child.once('exit', (code) => reject(new WgError('WG_TOOL_FAILED', `wireguard-go ${ifname} exited with ${code} before the interface came up: ${said()} (${logFile})`)));
   });
   failed.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;

@@ -38,6 +38,7 @@ export function stopWireguardGo(pid: number | undefined, ifname: string): void {
     } catch { /* gone already */ }
   }
   rmSync(`/var/run/wireguard/${ifname}.sock`, { force: true });
+  rmSync(join(tmpdir(), `edgedns-wireguard-go-${ifname}.log`), { force: true }); // edgedns's, when it started it
 }
 
 export class WgClient {
