@@ -12,7 +12,7 @@
  * p99 stays under 30 ms and throughput at 80% or more. With autorate from a rate the config does
  * not know, the same holds once it has converged. BLOAT_DEBUG=1 prints autorate's every step.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { adminGet } from './helpers/admin-socket.js';
-import { Netns } from './helpers/netns.js';
+import { execIn, Netns } from './helpers/netns.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const skip = missingOrNotRoot('ip', 'tc', 'ping');
@@ -28,9 +28,7 @@ const BULK = fileURLToPath(new URL('./fixtures/tcp-bulk.mjs', import.meta.url));
 const BOTTLENECK_MBIT = 100;
 const SECONDS = 12;
 
-function run(netns: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: timeoutMs }, (_e, stdout) => resolve(stdout)));
-}
+const run = async (netns: string, args: string[], timeoutMs = 30_000) => (await execIn(args, netns, timeoutMs)).stdout;
 
 function p99(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -9,7 +9,7 @@
  *   10.250.0.55  anything else (the default selection: wan-a), or the kids' source policy (wan-b)
  *   10.250.0.56  the bank's destination policy (wan-b, fallback drop)
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
 import { dig } from './helpers/dig.js';
 import { adminGet } from './helpers/admin-socket.js';
+import { execIn } from './helpers/netns.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'ping', 'nft');
@@ -30,9 +31,6 @@ const GRACE_S = 2;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function run(args: string[], netns: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: 15_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })));
-}
 
 describe.skipIf(skip)('multi-WAN policies in network namespaces', () => {
   let lab: MultiWanLab;
@@ -41,14 +39,14 @@ describe.skipIf(skip)('multi-WAN policies in network namespaces', () => {
   const echoes: ChildProcess[] = [];
   /** Which ISP answers a UDP datagram from the LAN client to `address` */
   const via = async (address: string, from = '10.203.0.10', sport?: number) =>
-    (await run([process.execPath, ASK, address, '7007', from, ...(sport ? [String(sport)] : [])], lab.lan.name)).stdout.trim();
+    (await execIn([process.execPath, ASK, address, '7007', from, ...(sport ? [String(sport)] : [])], lab.lan.name)).stdout.trim();
   /** `via`, asked again until it gives `want` (rules and marks follow a move a moment after its log line). */
   const viaUntil = async (want: string, address: string, from?: string) => {
     let got = '';
     for (const end = Date.now() + 3000; Date.now() < end && (got = await via(address, from)) !== want;) await sleep(100);
     return got;
   };
-  const nftSet = async () => (await run(['nft', 'list', 'set', 'inet', 'edgedns', 'video_v4'], lab.gw.name)).stdout;
+  const nftSet = async () => (await execIn(['nft', 'list', 'set', 'inet', 'edgedns', 'video_v4'], lab.gw.name)).stdout;
 
   beforeAll(async () => {
     lab = new MultiWanLab();
@@ -119,7 +117,7 @@ admin: { socket: ${socket} }
     expect(p[0].addresses).toEqual([expect.objectContaining({ address: '10.250.0.54' })]);
     expect(p[0].hits).toBeGreaterThanOrEqual(1);
     expect(p[1].hits).toBeGreaterThanOrEqual(1);
-    const shown = await run([process.execPath, BIN, 'show', 'policies', '--admin', `unix:${socket}`], lab.gw.name);
+    const shown = await execIn([process.execPath, BIN, 'show', 'policies', '--admin', `unix:${socket}`], lab.gw.name);
     expect(shown.stdout).toMatch(/video\s+video\.test\s+wan-b > wan-a\s+wan-b/);
   });
 
@@ -157,7 +155,7 @@ admin: { socket: ${socket} }
   });
 
   it('prints its ip and nft commands in a dry run, and removes only its own table and rules on stop', async () => {
-    const dry = await run([process.execPath, BIN, 'uplinks', 'routes', '-c', edge.configPath, '--dry-run'], lab.gw.name);
+    const dry = await execIn([process.execPath, BIN, 'uplinks', 'routes', '-c', edge.configPath, '--dry-run'], lab.gw.name);
     expect(dry.stdout).toContain('ip rule add fwmark 0xed02/0xffff lookup 102 pref 10001 protocol 237');
     expect(dry.stdout).toContain('ip rule add from 10.203.0.128/25 lookup 102 pref 10011 protocol 237');
     expect(dry.stdout).toContain('ip rule add to 10.250.0.56 lookup 102 pref 10012 protocol 237');
@@ -166,6 +164,6 @@ admin: { socket: ${socket} }
     expect(rules).toContain('from all fwmark 0xed02/0xffff lookup 102 proto 237');
     await edge.stop();
     expect(lab.gw.ip('rule', 'show')).not.toContain('proto 237');
-    expect((await run(['nft', 'list', 'tables'], lab.gw.name)).stdout).not.toContain('edgedns');
+    expect((await execIn(['nft', 'list', 'tables'], lab.gw.name)).stdout).not.toContain('edgedns');
   });
 });

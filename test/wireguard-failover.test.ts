@@ -10,14 +10,14 @@
  *                                                office [lo 10.250.9.1 endpoint, 192.168.20.1 office LAN]
  *   gw [wan2 10.202.0.2] — isp2 [10.212.0.1] — [o2 10.212.0.2]
  */
-import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
-import { Netns } from './helpers/netns.js';
+import { execIn, Netns } from './helpers/netns.js';
 import { adminGet } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 import { startWireguardGo, stopWireguardGo, wgIfname } from './helpers/wg-client.js';
@@ -27,10 +27,6 @@ const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'ping', 'wg', 'wireguard-g
 /** The bound the README documents: carrier loss is seen at once; re-dial + round trip is quick. */
 const FAILOVER_BOUND_MS = 2000;
 
-function run(args: string[], netns: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-    resolve({ code: err ? 1 : 0, stdout, stderr })));
-}
 
 describe.skipIf(skip)('WireGuard site-to-site across a WAN failover', () => {
   let lab: MultiWanLab;
@@ -45,7 +41,7 @@ describe.skipIf(skip)('WireGuard site-to-site across a WAN failover', () => {
   /** ms until a ping from the gateway through the tunnel to the office LAN answers, or -1 */
   async function tunnelBack(from: number, timeoutMs: number): Promise<number> {
     while (Date.now() - from < timeoutMs) {
-      if ((await run(['ping', '-c', '1', '-W', '0.2', '192.168.20.1'], lab.gw.name)).code === 0) return Date.now() - from;
+      if ((await execIn(['ping', '-c', '1', '-W', '0.2', '192.168.20.1'], lab.gw.name)).code === 0) return Date.now() - from;
     }
     return -1;
   }
@@ -120,7 +116,7 @@ admin: { socket: ${socket} }
     expect(await tunnelBack(Date.now(), 8000)).toBeGreaterThanOrEqual(0);
     expect(lab.gw.ip('route', 'show', 'proto', '238')).toContain(`192.168.20.0/24 dev ${gwIf}`);
     // the office saw us come from wan-a's address
-    expect((await run(['wg', 'show', officeIf, 'endpoints'], office.name)).stdout).toContain('10.201.0.2:51820');
+    expect((await execIn(['wg', 'show', officeIf, 'endpoints'], office.name)).stdout).toContain('10.201.0.2:51820');
     const s = await adminGet(socket, '/wireguard');
     expect(s.endpoint).toEqual({ endpoint: '10.201.0.2:51820', uplink: 'wan-a' });
     expect(s.peers[0]).toMatchObject({ name: 'office', state: 'up', endpoint: '10.250.9.1:51820', allowedIps: ['10.44.0.10/32', '192.168.20.0/24'] });
@@ -133,11 +129,11 @@ admin: { socket: ${socket} }
     console.log(`wireguard site-to-site: tunnel back ${took} ms after wan1 lost carrier`);
     expect(took).toBeGreaterThanOrEqual(0);
     expect(took).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
-    expect((await run(['wg', 'show', officeIf, 'endpoints'], office.name)).stdout).toContain('10.202.0.2:51820');
+    expect((await execIn(['wg', 'show', officeIf, 'endpoints'], office.name)).stdout).toContain('10.202.0.2:51820');
     await edge.waitForLog('peer re-dialed');
 
     execFileSync('ip', ['netns', 'exec', lab.gw.name, process.execPath, BIN, 'wg', 'init', '-c', edge.configPath]);
-    const add = await run([process.execPath, BIN, 'wg', 'add-peer', 'phone', '-c', edge.configPath], lab.gw.name);
+    const add = await execIn([process.execPath, BIN, 'wg', 'add-peer', 'phone', '-c', edge.configPath], lab.gw.name);
     expect(add.stdout).toContain('Endpoint = 10.202.0.2:51820');
     expect((await adminGet(socket, '/wireguard')).endpoint).toEqual({ endpoint: '10.202.0.2:51820', uplink: 'wan-b' });
 

@@ -7,24 +7,20 @@
  *
  *   gw [wan0 10.98.0.1/24, tunnel 10.44.0.1/24 fd44::1/64] —— [eth0 10.98.0.2/24] client
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { dig } from './helpers/dig.js';
-import { Netns } from './helpers/netns.js';
+import { execIn, Netns } from './helpers/netns.js';
 import { adminGet, adminText } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 import { stopWireguardGo, WgClient, wgIfname } from './helpers/wg-client.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'ping', 'wg', 'wg-quick', 'wireguard-go', 'zbarimg');
 
-function run(args: string[], netns: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile('ip', ['netns', 'exec', netns, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-    resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +45,7 @@ describe.skipIf(skip)('WireGuard in network namespaces', () => {
   let serverPid: number | undefined;
   const wgIf = wgIfname('wgs');
   const clientIf = wgIfname('wgc');
-  const cli = (...args: string[]) => run([process.execPath, BIN, ...args], gw.name);
+  const cli = (...args: string[]) => execIn([process.execPath, BIN, ...args], gw.name);
   const ask = (name: string, type = 'A') => dig(['@10.44.0.1', name, type, '+time=1', '+tries=2'], 5000, client.name);
 
   beforeAll(async () => {
@@ -114,9 +110,9 @@ admin: { socket: ${socket} }
     expect(status.peers).toMatchObject([{ name: 'phone', state: 'never', address: ['10.44.0.2/32', 'fd44::2/128'] }]);
 
     phone = await WgClient.load(client, clientIf, (globalThis as Record<string, unknown>).phoneConf as string, ['10.44.0.0/24', 'fd44::/64']);
-    const ping = await eventually('ping over the tunnel', async () => (await run(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code === 0);
+    const ping = await eventually('ping over the tunnel', async () => (await execIn(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code === 0);
     expect(ping).toBe(true);
-    expect((await run(['ping', '-6', '-c', '1', '-W', '1', 'fd44::1'], client.name)).code).toBe(0);
+    expect((await execIn(['ping', '-6', '-c', '1', '-W', '1', 'fd44::1'], client.name)).code).toBe(0);
 
     const gwName = await ask('gw.home.arpa');
     expect(gwName.answer).toEqual([expect.objectContaining({ type: 'A', data: '10.44.0.1' })]);
@@ -145,24 +141,24 @@ admin: { socket: ${socket} }
     const add = await cli('wg', 'add-peer', 'laptop', '-c', config, '--split');
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toContain('AllowedIPs = 10.44.0.0/24, fd44::/64\n');
-    await eventually('laptop in wg show', async () => (await run(['wg', 'show', wgIf, 'allowed-ips'], gw.name)).stdout.includes('10.44.0.3/32'));
+    await eventually('laptop in wg show', async () => (await execIn(['wg', 'show', wgIf, 'allowed-ips'], gw.name)).stdout.includes('10.44.0.3/32'));
     await eventually('laptop resolves', async () => (await ask('laptop.wg.home.arpa')).answer[0]?.data === '10.44.0.3');
     expect((await cli('wg', 'remove-peer', 'laptop', '-c', config)).code).toBe(0);
     await eventually('laptop gone', async () => (await ask('laptop.wg.home.arpa')).status === 'NXDOMAIN');
-    expect((await run(['wg', 'show', wgIf, 'allowed-ips'], gw.name)).stdout).not.toContain('10.44.0.3/32');
+    expect((await execIn(['wg', 'show', wgIf, 'allowed-ips'], gw.name)).stdout).not.toContain('10.44.0.3/32');
     // the phone was not disturbed
-    expect((await run(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
+    expect((await execIn(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
   });
 
   it('stopping edgedns leaves the tunnel up; starting it again changes nothing', async () => {
     await edge!.stop();
     edge = null;
     expect(gw.ip('link', 'show', wgIf)).toContain('UP');
-    expect((await run(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
+    expect((await execIn(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
     edge = await EdgednsProcess.start(readFileSync(config, 'utf8'), { netns: gw.name, configDir: dir });
     const applied = JSON.parse(await edge.waitForLog('"wireguard applied"', 10_000)) as { changes: string[]; implementation: string };
     expect(applied).toMatchObject({ changes: [], implementation: 'wireguard-go' });
-    expect((await run(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
+    expect((await execIn(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
     expect((await ask('phone.wg.home.arpa')).answer[0]?.data).toBe('10.44.0.2');
   });
 
@@ -176,7 +172,7 @@ admin: { socket: ${socket} }
     const line = await edge!.waitForLog('wireguard apply failed', 5000, from);
     expect(line).toContain('not JSON');
     expect((await adminGet(socket, '/wireguard')).error).toContain('not JSON');
-    expect((await run(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
+    expect((await execIn(['ping', '-c', '1', '-W', '1', '10.44.0.1'], client.name)).code).toBe(0);
     expect((await ask('phone.wg.home.arpa')).answer[0]?.data).toBe('10.44.0.2');
   });
 });

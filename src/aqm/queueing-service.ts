@@ -10,7 +10,7 @@ import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { AutorateController } from './autorate.js';
 import { chooseKind, probeCapabilities, type Capabilities } from './capabilities.js';
 import type { QdiscKind, QueueingSettings } from './queueing-model.js';
-import { ingressCommands, rateCommands, removeCommands, ROOT_HANDLE, shaperCommands } from './tc-render.js';
+import { ingressCommands, LEAF_HANDLE, rateCommands, removeCommands, ROOT_HANDLE, shaperCommands } from './tc-render.js';
 import { linkExists, qdiscs, runAll, runCommand, type TcQdisc } from './tc-runner.js';
 import { showRate } from './rate.js';
 
@@ -47,6 +47,14 @@ function counter(dev: string, which: 'tx_bytes' | 'rx_bytes'): number {
     return 0;
   }
 }
+
+/** Our qdiscs on a device (root handle `ed:` and its leaf), or none when it cannot be read. */
+async function ownQdiscs(dev: string): Promise<TcQdisc[]> {
+  return (await qdiscs(dev).catch(() => [] as TcQdisc[])).filter((q) => q.handle === ROOT_HANDLE || q.handle === LEAF_HANDLE);
+}
+
+/** The queue is the htb leaf, or cake itself at the root; the htb root only shapes. */
+const holdsPackets = (q: TcQdisc) => q.kind !== 'htb';
 
 export class QueueingService {
   private caps: Capabilities | null = null;
@@ -98,8 +106,7 @@ export class QueueingService {
 
   /** ms the packets now in our own queues (egress, and the ifb for downloads) will wait. */
   private async ownDelayMs(r: Runtime): Promise<number> {
-    const backlog = async (dev: string) => (await qdiscs(dev).catch(() => [] as TcQdisc[]))
-      .filter((q) => (q.handle === ROOT_HANDLE || q.handle === 'ed1:') && q.kind !== 'htb').reduce((n, q) => n + q.backlog, 0);
+    const backlog = async (dev: string) => (await ownQdiscs(dev)).filter(holdsPackets).reduce((n, q) => n + q.backlog, 0);
     const up = r.up ? ((await backlog(r.s.interface)) * 8 * 1000) / r.up.rate : 0;
     const down = r.down ? ((await backlog(r.s.ifb)) * 8 * 1000) / r.down.rate : 0;
     return up + down;
@@ -148,11 +155,8 @@ export class QueueingService {
   async status(): Promise<QueueingStatus[]> {
     const out: QueueingStatus[] = [];
     for (const r of this.rt) {
-      const read = async (dev: string) => (await qdiscs(dev).catch(() => [] as TcQdisc[]));
-      const mine = [...await read(r.s.interface), ...(r.s.ingress ? await read(r.s.ifb) : [])]
-        .filter((q) => q.handle === ROOT_HANDLE || q.handle === 'ed1:');
-      // the leaf holds the queue (htb) or the root does (cake)
-      const queues = mine.filter((q) => q.kind !== 'htb');
+      const mine = [...await ownQdiscs(r.s.interface), ...(r.s.ingress ? await ownQdiscs(r.s.ifb) : [])];
+      const queues = mine.filter(holdsPackets);
       const sum = (f: (q: TcQdisc) => number) => queues.reduce((n, q) => n + f(q), 0);
       out.push({
         name: r.s.uplink,

@@ -17,7 +17,8 @@ export interface Command {
 
 export const ROOT_HANDLE = 'ed:';
 const CLASS = 'ed:1';
-const LEAF = 'ed1:';
+export const LEAF_HANDLE = 'ed1:';
+const LEAF = LEAF_HANDLE;
 /** Veth and GRO hand qdiscs super-packets of up to 64 KB: a smaller byte FIFO would drop each one. */
 export const FIFO_FLOOR_BYTES = 2 * 65536;
 export const FIFO_DELAY_S = 0.005;

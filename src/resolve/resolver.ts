@@ -173,16 +173,12 @@ export class Resolver {
     for (let i = 0; i < stages.length; i++) {
       const r = stages[i].handle(ctx);
       if (r === undefined) continue;
-      if (r === null || !(r instanceof Promise)) {
-        const out = this.done(ctx, r);
-        return this.observer === null || out === null ? out : this.observed(ctx, out);
-      }
+      if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
       ctx.startedAt = performance.now();
       this.inflight++;
       return r.then((b) => {
         this.inflight--;
-        const out = this.done(ctx, b);
-        return this.observer === null || out === null ? out : this.observed(ctx, out);
+        return this.finish(ctx, b);
       });
     }
     return null;
@@ -201,10 +197,11 @@ export class Resolver {
     return reply;
   }
 
-  /** The reply, held back until the observer has what it needs (e.g. an nft set updated). */
-  private observed(ctx: QueryContext, out: Buffer): Reply {
-    const o = this.observer!;
-    if (!o.wants(ctx.q.name)) return out;
+  /** Counted and logged (`done`), then held back until an observer has what it needs (e.g. an nft set updated). */
+  private finish(ctx: QueryContext, reply: Buffer | null): Reply {
+    const out = this.done(ctx, reply);
+    const o = this.observer;
+    if (o === null || out === null || !o.wants(ctx.q.name)) return out;
     const wait = o.observe(ctx.q.name, out);
     return wait === undefined ? out : wait.then(() => out, () => out);
   }
