@@ -67,6 +67,7 @@ export function createMetrics(src: AdminSources): client.Registry {
     Object.entries(src.resolver().stats.bySource).map(([source, v]) => [{ source }, v]));
   counter(r, 'edgedns_refused_total', 'Queries refused by the ACL', [], () => [[{}, src.resolver().stats.refused]]);
   counter(r, 'edgedns_dropped_total', 'Packets dropped (ACL drop, too short, not a query)', [], () => [[{}, src.resolver().stats.dropped]]);
+  counter(r, 'edgedns_tsig_failures_total', 'Signed queries answered NOTAUTH or FORMERR for their TSIG (RFC 8945)', [], () => [[{}, src.resolver().stats.tsigFailures]]);
   bucketHistogram(r, 'edgedns_query_duration_seconds', 'Time from a query arriving to its answer being handed to the socket', () => {
     const s = src.resolver().stats;
     return { buckets: s.latency, sum: s.latencySum };

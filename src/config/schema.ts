@@ -177,6 +177,20 @@ export const configSchema = z.strictObject({
     socket: z.string().min(1).optional(),
     'token-file': z.string().min(1).optional(),
   }).default({ http: '127.0.0.1:9153' }),
+  ddns: z.strictObject({
+    // The TSIG keys; UPDATE, transfers and pushes that use them come with the DDNS work.
+    keys: z.array(z.strictObject({
+      name: domain,
+      algorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
+      'secret-file': z.string().min(1),
+    })).default([]),
+  }).optional(),
+  cookies: z.strictObject({
+    enabled: z.boolean().default(true),
+    require: z.boolean().default(false),
+    'secret-file': z.string().min(1).optional(),
+    upstream: z.boolean().default(true),
+  }).default({ enabled: true, require: false, upstream: true }),
   limits: z.strictObject({
     'tcp-idle-timeout': duration.default(10_000),
     'tcp-connections': z.number().int().min(1).max(100_000).default(1000),

@@ -1,5 +1,7 @@
 /** The validated, typed configuration every module reads. Nobody writes it after load. */
+import type { Buffer } from 'node:buffer';
 import type { CacheOptions } from '../cache/packet-cache.js';
+import type { TsigKeyring } from '../dns/tsig.js';
 import type { RawConfig } from './schema.js';
 import type { ConfigIssue } from './errors.js';
 
@@ -79,6 +81,10 @@ export interface Config {
   /** Per stream listener (TCP, DoT): idle timeout and connection cap. */
   limits: { tcpIdleMs: number; tcpConnections: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; queries: boolean };
+  /** `ddns.keys`, secrets read: signed queries are checked and answered signed. */
+  tsigKeys: TsigKeyring;
+  /** RFC 7873 cookies: answered to clients, sent to plain-UDP upstreams. */
+  cookies: { enabled: boolean; require: boolean; upstream: boolean; secret?: Buffer };
   /** Things that load but may not do what was meant (e.g. overlapping policy sources). */
   warnings: ConfigIssue[];
   /** Sections acted on by later modules (leases, uplinks, multi-wan, wireguard), as validated. */

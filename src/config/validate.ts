@@ -2,7 +2,9 @@
  * Checks the schema cannot express (record values by type, TLS needed by dot/doh listeners,
  * upstream URLs) and the step from the raw file shape to the typed `Config`.
  */
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { TsigKey } from '../dns/tsig.js';
 import { normalizeName, qualify } from '../dns/name.js';
 import { DEFAULT_UPSTREAMS } from './default-config.js';
 import { checkUplinks } from '../uplinks/check-uplinks.js';
@@ -123,6 +125,21 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
   const policyChecks = checkPolicies(raw);
   issues.push(...policyChecks.errors);
   const warnings = policyChecks.warnings;
+  const tsigKeys = new Map<string, TsigKey>();
+  (raw.ddns?.keys ?? []).forEach((k, i) => {
+    const name = normalizeName(k.name);
+    if (tsigKeys.has(name)) issues.push({ path: ['ddns', 'keys', i, 'name'], message: `key "${name}" is defined twice` });
+    const secret = readSecret(k['secret-file'], 'base64');
+    if (typeof secret === 'string') issues.push({ path: ['ddns', 'keys', i, 'secret-file'], message: secret });
+    else tsigKeys.set(name, { name, algorithm: k.algorithm, secret });
+  });
+  let cookieSecret: Buffer | undefined;
+  if (raw.cookies['secret-file'] !== undefined) {
+    const s = readSecret(raw.cookies['secret-file'], 'hex');
+    if (typeof s === 'string' || s.length !== 16) {
+      issues.push({ path: ['cookies', 'secret-file'], message: typeof s === 'string' ? s : 'expected 32 hex digits (16 bytes)' });
+    } else cookieSecret = s;
+  }
   if (raw.cache['min-ttl'] > raw.cache['max-ttl']) {
     issues.push({ path: ['cache', 'min-ttl'], message: 'min-ttl is larger than max-ttl' });
   }
@@ -152,8 +169,23 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
       admin: { http: raw.admin.http, socket: raw.admin.socket, tokenFile: raw.admin['token-file'] },
       limits: { tcpIdleMs: raw.limits['tcp-idle-timeout'], tcpConnections: raw.limits['tcp-connections'] },
       log: raw.log,
+      tsigKeys,
+      cookies: { enabled: raw.cookies.enabled, require: raw.cookies.require, upstream: raw.cookies.upstream, secret: cookieSecret },
       warnings: [],
       raw,
     },
   };
+}
+
+/** A secret from its file (base64 as `ddns keygen` prints it, or hex), or why not. */
+function readSecret(file: string, encoding: 'base64' | 'hex'): Buffer | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  const ok = encoding === 'base64' ? /^[A-Za-z0-9+/]+={0,2}$/.test(text) : /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0;
+  if (!ok || text.length === 0) return `${file} does not hold a ${encoding} secret`;
+  return Buffer.from(text, encoding);
 }

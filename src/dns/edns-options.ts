@@ -4,7 +4,7 @@
  * Off the hot path: runs once per upstream query.
  */
 import { Buffer } from 'node:buffer';
-import { RRType } from './constants.js';
+import { OPT_COOKIE, RRType } from './constants.js';
 import { skipRR } from './query.js';
 import { skipName } from './name.js';
 
@@ -12,7 +12,7 @@ export const OPT_TCP_KEEPALIVE = 11;
 export const QUERY_PAD_BLOCK = 128;
 
 /** Offset of the OPT record in a message, or -1. */
-function findOpt(msg: Buffer): number {
+export function findOpt(msg: Buffer): number {
   let off = skipName(msg, 12);
   if (off < 0) return -1;
   off += 4;
@@ -33,10 +33,17 @@ function findOpt(msg: Buffer): number {
  * Append options to the OPT record of a query we built (the OPT must be the last record),
  * then pad the whole message to a multiple of `padBlock` (0: no padding).
  */
-export function withQueryOptions(msg: Buffer, opts: { keepalive?: boolean; padBlock?: number }): Buffer {
+export function withQueryOptions(msg: Buffer, opts: { keepalive?: boolean; padBlock?: number; cookie?: Buffer }): Buffer {
   const opt = findOpt(msg);
   if (opt < 0 || opt + 11 > msg.length) return msg;
   const extra: Buffer[] = [];
+  if (opts.cookie) {
+    const c = Buffer.alloc(4 + opts.cookie.length);
+    c.writeUInt16BE(OPT_COOKIE, 0);
+    c.writeUInt16BE(opts.cookie.length, 2);
+    opts.cookie.copy(c, 4);
+    extra.push(c);
+  }
   if (opts.keepalive) extra.push(Buffer.from([0, OPT_TCP_KEEPALIVE, 0, 0]));
   let len = msg.length + extra.reduce((n, b) => n + b.length, 0);
   if (opts.padBlock) {
@@ -66,4 +73,19 @@ export function minTtl(msg: Buffer): number {
     off = nameEnd + 10 + msg.readUInt16BE(nameEnd + 8);
   }
   return Number.isFinite(min) ? min : 0;
+}
+
+/** The COOKIE option and the extended rcode of a response's OPT; null when it has no OPT. */
+export function responseCookie(msg: Buffer): { cookie: Buffer | null; rcode: number } | null {
+  const opt = findOpt(msg);
+  if (opt < 0 || opt + 11 > msg.length) return null;
+  const rcode = (msg[opt + 5] << 4) | (msg[3] & 0x0f);
+  const end = Math.min(msg.length, opt + 11 + msg.readUInt16BE(opt + 9));
+  for (let o = opt + 11; o + 4 <= end;) {
+    const code = msg.readUInt16BE(o);
+    const len = msg.readUInt16BE(o + 2);
+    if (code === OPT_COOKIE && o + 4 + len <= end) return { cookie: msg.subarray(o + 4, o + 4 + len), rcode };
+    o += 4 + len;
+  }
+  return { cookie: null, rcode };
 }

@@ -39,7 +39,7 @@ describe('parseQuery', () => {
     expect(parseQuery(resp).status).toBe(ParseStatus.DROP);
   });
 
-  it('answers FORMERR for bad questions and NOTIMP for other opcodes', () => {
+  it('answers FORMERR for bad questions and parses other opcodes for their NOTIMP/REFUSED', () => {
     const two = makeQuery('a.b');
     two.writeUInt16BE(2, 4);
     expect(parseQuery(two).status).toBe(ParseStatus.FORMERR);
@@ -53,7 +53,9 @@ describe('parseQuery', () => {
     expect(parseQuery(ptr).status).toBe(ParseStatus.FORMERR);
     const update = makeQuery('a.b');
     update[2] = (5 << 3); // opcode UPDATE
-    expect(parseQuery(update).status).toBe(ParseStatus.NOTIMP);
+    const u = parseQuery(update);
+    expect(u.status).toBe(ParseStatus.OPCODE);
+    expect(u.questionEnd).toBe(update.length); // the zone section is parsed, so the reply echoes it
   });
 
   it('flags EDNS versions other than 0 for BADVERS and rejects two OPT records', () => {

@@ -4,7 +4,7 @@
  * from the lower-cased wire name, qtype, qclass and the DO/CD bits, via one scratch buffer.
  */
 import { Buffer } from 'node:buffer';
-import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, HEADER_SIZE, OPT_PADDING, RRType } from './constants.js';
+import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, HEADER_SIZE, OPT_COOKIE, OPT_PADDING, Opcode, RRType } from './constants.js';
 import { skipName } from './name.js';
 
 export const ParseStatus = {
@@ -12,7 +12,8 @@ export const ParseStatus = {
   /** Shorter than a header, or a response: send nothing. */
   DROP: 1,
   FORMERR: 2,
-  NOTIMP: 3,
+  /** Parsed, but the opcode is not QUERY: the resolver answers NOTIMP or REFUSED. */
+  OPCODE: 3,
   BADVERS: 4,
 } as const;
 export type ParseStatus = (typeof ParseStatus)[keyof typeof ParseStatus];
@@ -39,6 +40,15 @@ export interface ParsedQuery {
   checkingDisabled: boolean;
   /** The client asked for RFC 7830 padding. */
   padding: boolean;
+  /** Header bits the reply echoes or acts on: AD (RFC 6840 §5.7). */
+  authenticData: boolean;
+  /** RFC 7873: offset and length of the COOKIE option's data in the query (-1: none). */
+  cookieAt: number;
+  cookieLen: number;
+  /** The COOKIE option for the reply (client cookie + our server cookie), set by the resolver. */
+  cookieOut: Buffer | null;
+  /** Offset of a TSIG record (the last additional record), -1 when unsigned. */
+  tsigAt: number;
 }
 
 const scratch = Buffer.alloc(256 + 5);
@@ -47,6 +57,7 @@ function blank(status: ParseStatus, id: number, flags1: number): ParsedQuery {
   return {
     status, id, flags1, qnameEnd: HEADER_SIZE, questionEnd: HEADER_SIZE, qtype: 0, qclass: 0, name: '', key: '',
     edns: false, udpSize: CLASSIC_UDP_SIZE, dnssecOk: false, checkingDisabled: false, padding: false,
+    authenticData: false, cookieAt: -1, cookieLen: 0, cookieOut: null, tsigAt: -1,
   };
 }
 
@@ -66,42 +77,44 @@ export function parseQuery(buf: Uint8Array): ParsedQuery {
   const flags1 = buf[2];
   if (flags1 & 0x80) return blank(ParseStatus.DROP, id, flags1); // a response: never answer it
   const opcode = (flags1 >> 3) & 0x0f;
-  if (opcode !== 0) return blank(ParseStatus.NOTIMP, id, flags1);
   const qdcount = (buf[4] << 8) | buf[5];
-  if (qdcount !== 1) return blank(ParseStatus.FORMERR, id, flags1);
-
-  // The question name, lower-cased into the scratch buffer as we go. A pointer in the only
-  // question could point nowhere valid, so it is a format error.
+  // Other opcodes are parsed as far as they go, so their NOTIMP/REFUSED echoes the question
+  // and carries an OPT (RFC 6891 §6.1.1); STATUS may come without a question.
+  if (qdcount !== 1 && (opcode === Opcode.QUERY || qdcount !== 0)) {
+    return blank(opcode === Opcode.QUERY ? ParseStatus.FORMERR : ParseStatus.OPCODE, id, flags1);
+  }
+  const q = blank(ParseStatus.OK, id, flags1);
+  q.authenticData = (buf[3] & 0x20) !== 0;
+  q.checkingDisabled = (buf[3] & 0x10) !== 0;
   let off = HEADER_SIZE;
   let k = 0;
-  for (;;) {
-    if (off >= len) return blank(ParseStatus.FORMERR, id, flags1);
-    const l = buf[off];
-    if (l === 0) { scratch[k++] = 0; off++; break; }
-    if (l > 63 || off + 1 + l > len || k + 1 + l > 254) return blank(ParseStatus.FORMERR, id, flags1);
-    scratch[k++] = l;
-    for (let i = 1; i <= l; i++) {
-      const c = buf[off + i];
-      scratch[k++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  if (qdcount === 1) {
+    // The question name, lower-cased into the scratch buffer as we go. A pointer in the only
+    // question could point nowhere valid, so it is a format error.
+    for (;;) {
+      if (off >= len) return blank(ParseStatus.FORMERR, id, flags1);
+      const l = buf[off];
+      if (l === 0) { scratch[k++] = 0; off++; break; }
+      if (l > 63 || off + 1 + l > len || k + 1 + l > 254) return blank(ParseStatus.FORMERR, id, flags1);
+      scratch[k++] = l;
+      for (let i = 1; i <= l; i++) {
+        const c = buf[off + i];
+        scratch[k++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      }
+      off += 1 + l;
     }
-    off += 1 + l;
+    if (off + 4 > len) return blank(ParseStatus.FORMERR, id, flags1);
+    q.qnameEnd = off;
+    q.qtype = (buf[off] << 8) | buf[off + 1];
+    q.qclass = (buf[off + 2] << 8) | buf[off + 3];
+    off += 4;
+    q.questionEnd = off;
   }
   const nameLen = k;
-  const qnameEnd = off;
-  if (off + 4 > len) return blank(ParseStatus.FORMERR, id, flags1);
-  const qtype = (buf[off] << 8) | buf[off + 1];
-  const qclass = (buf[off + 2] << 8) | buf[off + 3];
-  off += 4;
-  const questionEnd = off;
+  const qtype = q.qtype;
+  const qclass = q.qclass;
 
-  const q = blank(ParseStatus.OK, id, flags1);
-  q.qnameEnd = qnameEnd;
-  q.questionEnd = questionEnd;
-  q.qtype = qtype;
-  q.qclass = qclass;
-  q.checkingDisabled = (buf[3] & 0x10) !== 0;
-
-  // Answer and authority in a query are unusual but legal: skip them to reach the OPT.
+  // Answer and authority in a query are unusual but legal (UPDATE uses both): skip them to reach the OPT.
   const an = (buf[6] << 8) | buf[7];
   const ns = (buf[8] << 8) | buf[9];
   const ar = (buf[10] << 8) | buf[11];
@@ -114,7 +127,13 @@ export function parseQuery(buf: Uint8Array): ParsedQuery {
     const start = off;
     off = skipRR(buf, off);
     if (off < 0) return withStatus(q, ParseStatus.FORMERR);
-    if (buf[start] === 0 && ((buf[start + 1] << 8) | buf[start + 2]) === RRType.OPT) {
+    const typeAt = skipName(buf, start);
+    const type = (buf[typeAt] << 8) | buf[typeAt + 1];
+    if (type === RRType.TSIG) {
+      // RFC 8945 §5.1: TSIG anywhere but last is a format error.
+      if (i !== ar - 1) return withStatus(q, ParseStatus.FORMERR);
+      q.tsigAt = start;
+    } else if (type === RRType.OPT && buf[start] === 0) {
       if (sawOpt) return withStatus(q, ParseStatus.FORMERR); // RFC 6891 §6.1.1
       sawOpt = true;
       q.edns = true;
@@ -128,16 +147,25 @@ export function parseQuery(buf: Uint8Array): ParsedQuery {
         const code = (buf[o] << 8) | buf[o + 1];
         const olen = (buf[o + 2] << 8) | buf[o + 3];
         if (code === OPT_PADDING) q.padding = true;
+        else if (code === OPT_COOKIE) {
+          // RFC 7873 §5.2.2: a client cookie of 8 bytes, a server cookie of 8 to 32, or FORMERR.
+          if (olen !== 8 && (olen < 16 || olen > 40)) return withStatus(q, ParseStatus.FORMERR);
+          q.cookieAt = o + 4;
+          q.cookieLen = olen;
+        }
         o += 4 + olen;
       }
-      if (version !== 0) q.status = ParseStatus.BADVERS;
+      if (o !== rdEnd) return withStatus(q, ParseStatus.FORMERR);
+      if (version !== 0 && q.status === ParseStatus.OK) q.status = ParseStatus.BADVERS;
     }
   }
+  if (opcode !== Opcode.QUERY) return withStatus(q, ParseStatus.OPCODE);
   scratch[k++] = qtype >> 8;
   scratch[k++] = qtype & 0xff;
   scratch[k++] = qclass >> 8;
   scratch[k++] = qclass & 0xff;
-  scratch[k++] = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0);
+  // AD matters only without DO: with DO the upstream sets AD anyway (RFC 6840 §5.8).
+  scratch[k++] = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0) | (q.authenticData && !q.dnssecOk ? 4 : 0);
   q.key = scratch.toString('latin1', 0, k);
   q.name = q.key.slice(0, nameLen);
   return q;

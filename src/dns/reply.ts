@@ -1,11 +1,14 @@
 /**
  * Turning a stored response body into the bytes one client gets. A body is a complete response
- * without an OPT record; here we write the client's ID, RD bit and question-name case, age the
- * TTLs, append our OPT when the client used EDNS, and truncate (TC) when it does not fit.
- * This is the cache-hit path: one allocation, no decoding.
+ * without an OPT record; here we write the client's ID, RD and CD bits, RA (we are a recursive
+ * service, RFC 1035 §4.1.1) and question-name case, age the TTLs, append our OPT when the client
+ * used EDNS, and make it fit (RFC 2181 §9: additional records go first, then authority records
+ * a positive answer does not need; TC only when the answer itself does not fit).
+ * The fitting path runs only for oversized answers: the common case is one allocation, no decoding.
  */
 import { Buffer } from 'node:buffer';
-import { EDNS_UDP_SIZE, HEADER_SIZE, OPT_PADDING, RRType } from './constants.js';
+import { EDNS_UDP_SIZE, HEADER_SIZE, OPT_COOKIE, OPT_PADDING, RRType } from './constants.js';
+import { skipName } from './name.js';
 import type { ParsedQuery } from './query.js';
 
 /**
@@ -29,10 +32,11 @@ export type PadBlock = number;
 
 function optLength(q: ParsedQuery, contentLen: number, padBlock: PadBlock): number {
   if (!q.edns) return 0;
-  if (!(padBlock > 0 && q.padding)) return 11;
-  const bare = contentLen + 11 + 4;
+  const base = 11 + (q.cookieOut === null ? 0 : 4 + q.cookieOut.length);
+  if (!(padBlock > 0 && q.padding)) return base;
+  const bare = contentLen + base + 4;
   const pad = (padBlock - (bare % padBlock)) % padBlock;
-  return 15 + pad;
+  return base + 4 + pad;
 }
 
 function writeOpt(out: Buffer, at: number, q: ParsedQuery, optLen: number, extRcode: number): void {
@@ -44,11 +48,28 @@ function writeOpt(out: Buffer, at: number, q: ParsedQuery, optLen: number, extRc
   out[at + 7] = q.dnssecOk ? 0x80 : 0;
   out[at + 8] = 0;
   out.writeUInt16BE(optLen - 11, at + 9);
-  if (optLen > 11) {
-    out.writeUInt16BE(OPT_PADDING, at + 11);
-    out.writeUInt16BE(optLen - 15, at + 13);
-    out.fill(0, at + 15, at + optLen);
+  let o = at + 11;
+  const cookie = q.cookieOut;
+  if (cookie !== null) {
+    out.writeUInt16BE(OPT_COOKIE, o);
+    out.writeUInt16BE(cookie.length, o + 2);
+    cookie.copy(out, o + 4);
+    o += 4 + cookie.length;
   }
+  if (o < at + optLen) {
+    out.writeUInt16BE(OPT_PADDING, o);
+    out.writeUInt16BE(at + optLen - o - 4, o + 2);
+    out.fill(0, o + 4, at + optLen);
+  }
+}
+
+/** Header bits every reply gets from the query: ID, RD, CD; and RA, because we recurse. */
+function writeHeader(out: Buffer, q: ParsedQuery, query: Uint8Array, tc: number): void {
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = (out[2] & 0xfe) | (q.flags1 & 0x01) | tc;
+  out[3] = (out[3] & 0x2f) | 0x80 | (query[3] & 0x10);
+  for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = query[i];
 }
 
 /**
@@ -58,27 +79,82 @@ function writeOpt(out: Buffer, at: number, q: ParsedQuery, optLen: number, extRc
 export function renderReply(
   a: PackedAnswer, q: ParsedQuery, query: Uint8Array, maxSize: number, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
 ): Buffer {
+  const optLen = optLength(q, a.bodyLen, padBlock);
+  if (a.bodyLen + optLen > maxSize) return fitReply(a, q, query, maxSize, ttlAdjust, fixedTtl, padBlock);
+  return renderPrefix(a, a.bodyLen, q, query, ttlAdjust, fixedTtl, optLen, -1);
+}
+
+/**
+ * The first `len` body bytes (whole sections), TTLs aged, our OPT appended. `keptNs` >= 0: the
+ * cut fell after the authority section (keptNs records) or the answer (0); additional is gone.
+ */
+function renderPrefix(
+  a: PackedAnswer, len: number, q: ParsedQuery, query: Uint8Array, ttlAdjust: number, fixedTtl: number, optLen: number,
+  keptNs: number,
+): Buffer {
   const { data, bodyLen } = a;
-  const optLen = optLength(q, bodyLen, padBlock);
-  const total = bodyLen + optLen;
-  if (total > maxSize) return truncatedReply(a, q, query, padBlock);
-  const out = Buffer.allocUnsafe(total);
-  out.write(data, 0, bodyLen, 'latin1');
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = (out[2] & 0xfe) | (q.flags1 & 0x01);
-  for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = query[i];
+  const out = Buffer.allocUnsafe(len + optLen);
+  out.write(data, 0, len, 'latin1');
+  writeHeader(out, q, query, 0);
   for (let p = bodyLen; p < data.length; p += 2) {
     const at = (data.charCodeAt(p) << 8) | data.charCodeAt(p + 1);
+    if (at >= len) continue;
     let v = fixedTtl >= 0 ? fixedTtl : out.readUInt32BE(at) - ttlAdjust;
     if (v < 0) v = 0;
     out.writeUInt32BE(v, at);
   }
+  if (keptNs >= 0) {
+    out.writeUInt16BE(keptNs, 8);
+    out.writeUInt16BE(0, 10);
+  }
   if (optLen > 0) {
-    writeOpt(out, bodyLen, q, optLen, 0);
+    writeOpt(out, len, q, optLen, 0);
     out.writeUInt16BE(((out[10] << 8) | out[11]) + 1, 10);
   }
   return out;
+}
+
+/**
+ * Too big as a whole: drop the additional section; then, for a positive answer, the authority
+ * section unless it holds NSEC/NSEC3 (a wildcard's proof, RFC 4035 §3.1.3.3); else TC. Records
+ * are dropped from the end only, so no kept compression pointer points into a dropped record.
+ */
+function fitReply(
+  a: PackedAnswer, q: ParsedQuery, query: Uint8Array, maxSize: number, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
+): Buffer {
+  const body = Buffer.from(a.data.slice(0, a.bodyLen), 'latin1');
+  const an = body.readUInt16BE(6);
+  const ns = body.readUInt16BE(8);
+  let off = q.questionEnd;
+  for (let i = 0; i < an; i++) off = skipRecord(body, off);
+  const answerEnd = off;
+  let proofs = false;
+  for (let i = 0; i < ns && off > 0; i++) {
+    const t = skipName(body, off);
+    if (t > 0 && t + 2 <= body.length) {
+      const type = body.readUInt16BE(t);
+      if (type === RRType.NSEC || type === RRType.NSEC3) proofs = true;
+    }
+    off = skipRecord(body, off);
+  }
+  const authorityEnd = off;
+  if (answerEnd > 0 && authorityEnd > 0) {
+    const cuts: Array<[number, number]> = [[authorityEnd, ns]];
+    if (an > 0 && ns > 0 && !proofs) cuts.push([answerEnd, 0]);
+    for (const [cut, keptNs] of cuts) {
+      const optLen = optLength(q, cut, padBlock);
+      if (cut + optLen <= maxSize) return renderPrefix(a, cut, q, query, ttlAdjust, fixedTtl, optLen, keptNs);
+    }
+  }
+  return truncatedReply(a, q, query, padBlock);
+}
+
+function skipRecord(buf: Buffer, off: number): number {
+  if (off < 0) return -1;
+  const n = skipName(buf, off);
+  if (n < 0 || n + 10 > buf.length) return -1;
+  const end = n + 10 + buf.readUInt16BE(n + 8);
+  return end <= buf.length ? end : -1;
 }
 
 /** Header + question (+ OPT) with TC set: the client retries over TCP. */
@@ -86,10 +162,7 @@ export function truncatedReply(a: PackedAnswer, q: ParsedQuery, query: Uint8Arra
   const optLen = optLength(q, q.questionEnd, padBlock);
   const out = Buffer.allocUnsafe(q.questionEnd + optLen);
   out.write(a.data, 0, q.questionEnd, 'latin1');
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = (out[2] & 0xfe) | (q.flags1 & 0x01) | 0x02;
-  for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = query[i];
+  writeHeader(out, q, query, 0x02);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(optLen > 0 ? 1 : 0, 10);
@@ -98,8 +171,9 @@ export function truncatedReply(a: PackedAnswer, q: ParsedQuery, query: Uint8Arra
 }
 
 /**
- * A reply carrying only an rcode (FORMERR, SERVFAIL, REFUSED, NOTIMP, BADVERS, ...). Echoes the
- * question when it was parsed, so clients can match it; RA is set because we recurse.
+ * A reply carrying only an rcode (FORMERR, SERVFAIL, REFUSED, NOTIMP, BADVERS, BADCOOKIE, ...).
+ * Echoes the question when it was parsed, so clients can match it, and the OPT when the query
+ * had one (RFC 6891 §6.1.1); RA is set because we recurse, CD and RD are echoed.
  */
 export function errorReply(query: Uint8Array, q: ParsedQuery, rcode: number, padBlock: PadBlock = 0): Buffer {
   const haveQuestion = q.questionEnd > HEADER_SIZE;
@@ -109,7 +183,7 @@ export function errorReply(query: Uint8Array, q: ParsedQuery, rcode: number, pad
   out[0] = q.id >> 8;
   out[1] = q.id & 0xff;
   out[2] = 0x80 | (q.flags1 & 0x79); // QR, opcode, RD
-  out[3] = 0x80 | (rcode & 0x0f);
+  out[3] = 0x80 | (query.length > 3 ? query[3] & 0x10 : 0) | (rcode & 0x0f);
   if (haveQuestion) {
     out.writeUInt16BE(1, 4);
     for (let i = HEADER_SIZE; i < qEnd; i++) out[i] = query[i];

@@ -32,6 +32,8 @@ export interface QueryContext {
   upstream?: string;
   /** the uplink it came through (multi-WAN), for the query log */
   uplink?: string;
+  /** 0 for a client's question; 1+ for a CNAME target followed on its behalf */
+  depth: number;
 }
 
 /** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */

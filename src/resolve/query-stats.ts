@@ -22,6 +22,8 @@ export class QueryStats {
   latencySum = 0;
   refused = 0;
   dropped = 0;
+  /** Signed queries whose TSIG failed (BADKEY, BADSIG, BADTIME, a broken record). */
+  tsigFailures = 0;
   readonly startedAt = Date.now();
 
   count(transport: Protocol, rcode: number): void {
@@ -71,7 +73,7 @@ export class QueryStats {
       queries: total,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       byTransport, byRcode, bySource: { ...this.bySource },
-      refused: this.refused, dropped: this.dropped,
+      refused: this.refused, dropped: this.dropped, tsigFailures: this.tsigFailures,
       latencyMs: { p50: ms(this.quantile(0.5)), p90: ms(this.quantile(0.9)), p99: ms(this.quantile(0.99)) },
     };
   }

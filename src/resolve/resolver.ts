@@ -8,8 +8,11 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import { wireKey } from '../dns/name.js';
-import { ParseStatus, parseQuery } from '../dns/query.js';
-import { CLASSIC_UDP_SIZE, Rcode } from '../dns/constants.js';
+import { ParseStatus, parseQuery, type ParsedQuery } from '../dns/query.js';
+import { CLASS_IN, CLASSIC_UDP_SIZE, Opcode, Rcode } from '../dns/constants.js';
+import { encodeName } from '../dns/name.js';
+import { ServerCookies } from '../dns/server-cookies.js';
+import { checkTsig, signResponse, tsigFailureRcode, tsigSize, type TsigCheck } from '../dns/tsig.js';
 import { errorReply } from '../dns/reply.js';
 import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
 import { makeTransport } from '../upstream/make-transport.js';
@@ -17,7 +20,7 @@ import { UpstreamGroup } from '../upstream/upstream-group.js';
 import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
-import type { ClientInfo, QueryContext, Reply, Stage } from './query-context.js';
+import type { ClientInfo, QueryContext, Reply, Stage, StageResult } from './query-context.js';
 import type { AnswerObserver } from './answer-observer.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
@@ -48,6 +51,8 @@ export class Resolver {
   /** Queries waiting on an upstream; graceful stop waits for zero. */
   inflight = 0;
   private p!: Pipeline;
+  /** RFC 7873 server cookies; null when `cookies.enabled` is false. */
+  private cookies: ServerCookies | null = null;
   private observer: AnswerObserver | null = null;
   private unsubscribeUplinks: () => void = () => undefined;
 
@@ -55,7 +60,15 @@ export class Resolver {
     this.cache = new PacketCache(config.cache, clock);
     this.followUplinks(uplinks);
     this.p = this.build(config);
+    this.setCookies(config);
     this.setQueryLog(config.log.queries);
+  }
+
+  /** A new secret only when the configured one changed: cookies clients hold stay valid across reloads. */
+  private setCookies(config: Config): void {
+    const c = config.cookies;
+    if (!c.enabled) this.cookies = null;
+    else if (this.cookies === null || (c.secret !== undefined && !c.secret.equals(this.cookies.secret))) this.cookies = new ServerCookies(c.secret);
   }
 
   /** SERVFAILs remembered while the old uplink was failing say nothing about the new one. */
@@ -97,14 +110,15 @@ export class Resolver {
 
   private build(config: Config): Pipeline {
     const group = (list: Config['upstreams']) =>
-      new UpstreamGroup(list, config.upstreamStrategy, config.upstreamTimeoutMs, makeTransport, this.clock, this.log, this.uplinks);
+      new UpstreamGroup(list, config.upstreamStrategy, config.upstreamTimeoutMs,
+        (u, source) => makeTransport(u, source, { cookies: config.cookies.upstream }), this.clock, this.log, this.uplinks);
     const defaultGroup = group(config.upstreams);
     const forwards = config.forward.map((f) => ({ domain: f.domain, group: group(f.upstreams) }));
     const zone = new LocalZone(config.zone, this.layers);
     const forward = new ForwardStage(this.cache, () => defaultGroup);
     const stages: Stage[] = [
-      new LocalStage(zone),
       new RulesStage(),
+      new LocalStage(zone, (target, parent) => this.chase(target, parent)),
       new CacheStage(this.cache, this.clock, (ctx, entry) => this.prefetch(ctx, entry)),
       forward,
     ];
@@ -120,6 +134,7 @@ export class Resolver {
     if (uplinks !== this.uplinks) this.followUplinks(uplinks);
     this.cache.reconfigure(config.cache);
     this.p = this.build(config);
+    this.setCookies(config);
     this.setQueryLog(config.log.queries);
     const before = new Map(old.config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
     const after = new Map(config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
@@ -153,35 +168,120 @@ export class Resolver {
         stats.dropped++;
         return null;
       }
-      const rcode = q.status === ParseStatus.NOTIMP ? Rcode.NOTIMP : q.status === ParseStatus.BADVERS ? Rcode.BADVERS : Rcode.FORMERR;
+      const rcode = q.status === ParseStatus.OPCODE ? opcodeRcode(q) : q.status === ParseStatus.BADVERS ? Rcode.BADVERS : Rcode.FORMERR;
+      if (q.status !== ParseStatus.FORMERR && q.cookieAt >= 0 && this.cookies !== null) this.cookies.answer(query, q, client.address, this.seconds());
       stats.count(client.transport, rcode);
       return errorReply(query, q, rcode, client.padBlock);
     }
     this.topNames.add(q.name);
     this.topClients.add(client.address);
+    if (q.tsigAt >= 0 || q.cookieAt >= 0) return this.handleSigned(query, q, client);
+    return this.run(query, q, client, 0);
+  }
+
+  /** Queries with a TSIG record or a COOKIE option: checked here, signed on the way out. */
+  private handleSigned(query: Buffer, q: ParsedQuery, client: ClientInfo): Reply {
+    const now = this.seconds();
+    let tsig: TsigCheck | null = null;
+    if (q.tsigAt >= 0) {
+      tsig = checkTsig(query, q.tsigAt, this.p.config.tsigKeys, now);
+      if (tsig.error !== 0) {
+        // RFC 8945 §5.2: NOTAUTH with the TSIG error, unsigned unless only the time was off.
+        this.stats.tsigFailures++;
+        const rcode = tsigFailureRcode(tsig);
+        this.stats.count(client.transport, rcode);
+        const r = errorReply(query, q, rcode, client.padBlock);
+        return tsig.error === -1 ? r : signResponse(r, tsig, now);
+      }
+    }
+    if (q.cookieAt >= 0 && this.cookies !== null) {
+      const valid = this.cookies.answer(query, q, client.address, now);
+      if (!valid && client.transport === 'udp' && this.p.config.cookies.require) {
+        // RFC 7873 §5.2.3: a fresh server cookie and BADCOOKIE; the client retries with it.
+        this.stats.count(client.transport, Rcode.BADCOOKIE);
+        const r = errorReply(query, q, Rcode.BADCOOKIE, client.padBlock);
+        return tsig === null ? r : signResponse(r, tsig, now);
+      }
+    }
+    const reply = this.run(query, q, client, tsig === null ? 0 : tsigSize(tsig));
+    if (tsig === null) return reply;
+    const check = tsig;
+    if (reply instanceof Promise) return reply.then((b) => (b === null ? null : signResponse(b, check, this.seconds())));
+    return reply === null ? null : signResponse(reply, check, now);
+  }
+
+  private seconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /** The stages for one parsed question; `reserve` bytes are kept free (for a TSIG record). */
+  private run(query: Buffer, q: ParsedQuery, client: ClientInfo, reserve: number): Reply {
     const p = this.p;
     const ctx: QueryContext = {
       query, q, client,
-      maxSize: client.maxSize > 0 ? client.maxSize : q.edns ? q.udpSize : CLASSIC_UDP_SIZE,
+      maxSize: (client.maxSize > 0 ? client.maxSize : q.edns ? q.udpSize : CLASSIC_UDP_SIZE) - reserve,
       route: p.router.match(q.name),
       source: 'local',
       startedAt: 0,
       upstream: undefined,
       uplink: undefined,
+      depth: 0,
     };
-    const stages = p.stages;
+    const r = this.stages(ctx);
+    if (r === undefined) return null;
+    if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
+    ctx.startedAt = performance.now();
+    this.inflight++;
+    return r.then((b) => {
+      this.inflight--;
+      return this.finish(ctx, b);
+    });
+  }
+
+  private stages(ctx: QueryContext): StageResult {
+    const stages = this.p.stages;
     for (let i = 0; i < stages.length; i++) {
       const r = stages[i].handle(ctx);
-      if (r === undefined) continue;
-      if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
-      ctx.startedAt = performance.now();
-      this.inflight++;
-      return r.then((b) => {
-        this.inflight--;
-        return this.finish(ctx, b);
-      });
+      if (r !== undefined) return r;
     }
-    return null;
+    return undefined;
+  }
+
+  /**
+   * A local CNAME's target outside the zone, asked through the same stages (cache, forward) with
+   * the client's RD, CD, AD and DO, as a question of its own: not counted, not logged.
+   */
+  private chase(target: string, parent: QueryContext): StageResult {
+    let qname: Buffer;
+    try {
+      qname = encodeName(target);
+    } catch {
+      return null;
+    }
+    const pq = parent.q;
+    const query = Buffer.alloc(12 + qname.length + 4 + (pq.edns ? 11 : 0));
+    query[2] = pq.flags1 & 0x01;
+    query[3] = parent.query[3] & 0x30;
+    query.writeUInt16BE(1, 4);
+    qname.copy(query, 12);
+    let o = 12 + qname.length;
+    query.writeUInt16BE(pq.qtype, o);
+    query.writeUInt16BE(CLASS_IN, o + 2);
+    o += 4;
+    if (pq.edns) {
+      query.writeUInt16BE(1, 10);
+      query.writeUInt16BE(41, o + 1);
+      query.writeUInt16BE(1232, o + 3);
+      query[o + 7] = pq.dnssecOk ? 0x80 : 0;
+    }
+    const q = parseQuery(query);
+    if (q.status !== ParseStatus.OK) return null;
+    const ctx: QueryContext = {
+      query, q, client: { ...parent.client, maxSize: 65535, padBlock: 0 }, maxSize: 65535,
+      route: this.p.router.match(q.name), source: 'local', startedAt: 0, upstream: undefined, uplink: undefined,
+      depth: parent.depth + 1,
+    };
+    return this.stages(ctx);
   }
 
   private done(ctx: QueryContext, reply: Buffer | null): Buffer | null {
@@ -222,4 +322,9 @@ export class Resolver {
     this.p.defaultGroup.close();
     for (const g of this.p.forwardGroups) g.close();
   }
+}
+
+/** NOTIFY is refused (we are no secondary); UPDATE, STATUS and unknown opcodes are not implemented. */
+function opcodeRcode(q: ParsedQuery): number {
+  return ((q.flags1 >> 3) & 0x0f) === Opcode.NOTIFY ? Rcode.REFUSED : Rcode.NOTIMP;
 }

@@ -1,19 +1,20 @@
 /**
- * The pipeline's stages, in order: local (zone, reverse and special zones), rules (minimal ANY,
- * classes we do not serve), cache, forward. Each has one job and one method; a stage that can
+ * The pipeline's stages, in order: rules (classes we do not serve, zone transfers), local (zone,
+ * reverse and special zones), cache, forward (RD=0 refused; minimal ANY, RFC 8482). Each has one job and one method; a stage that can
  * answer without I/O returns the reply directly, so a cache hit makes no Promise.
  */
 import { Buffer } from 'node:buffer';
 import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
 import { errorReply, packAnswer, renderReply } from '../dns/reply.js';
 import { scanResponse, questionKey } from '../dns/scan.js';
+import { minimalAny } from '../dns/minimal-any.js';
+import { assemble, readSections } from '../dns/records.js';
 import type { Clock } from '../clock.js';
 import type { CacheEntry, PacketCache } from '../cache/packet-cache.js';
 import type { UpstreamGroup } from '../upstream/upstream-group.js';
 import { AllUpstreamsFailed } from '../upstream/upstream-group.js';
 import { UpstreamError } from '../upstream/transport.js';
 import type { LocalZone } from '../zone/local-zone.js';
-import { encodeBody } from '../zone/local-zone.js';
 import type { QueryContext, Stage, StageResult } from './query-context.js';
 import { answerEmptyZone } from './special-zones.js';
 
@@ -22,54 +23,71 @@ const ARPA = '\x04arpa\x00';
 /** RFC 8767 §4: the TTL of a stale answer. */
 export const STALE_TTL = 30;
 
+/** Resolve a name on behalf of a local answer (a CNAME out of the zone), through the whole pipeline. */
+export type Chase = (target: string, parent: QueryContext) => StageResult;
+
+/** CNAMEs out of the local zone followed for one client question (a guard against loops). */
+const MAX_CHASE_DEPTH = 4;
+
 export class LocalStage implements Stage {
-  constructor(private readonly zone: LocalZone) {}
+  constructor(private readonly zone: LocalZone, private readonly chase: Chase) {}
 
   handle(ctx: QueryContext): StageResult {
     const r = ctx.route;
     let body: Buffer | null = null;
+    const hop: { chase?: string } = {};
     // Lease PTRs live outside the configured reverse zones too (a public IPv6 prefix, a
     // private range without zone.reverse): only reverse names pay for this look-up.
     if ((r === undefined || r.kind !== 'zone') && ctx.q.name.endsWith(ARPA)) body = this.zone.answerLayerPtr(ctx.q, ctx.query);
     if (body === null) {
       if (r === undefined || r.kind === 'forward') return undefined;
-      body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query) : answerEmptyZone(r.zone, ctx.q, ctx.query);
+      body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query, hop) : answerEmptyZone(r.zone, ctx.q, ctx.query);
     }
     if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
     ctx.source = 'local';
+    if (hop.chase !== undefined && ctx.depth < MAX_CHASE_DEPTH) {
+      // As Unbound does for local data: the CNAME and, resolved through the forwarder, its target.
+      const local = body;
+      const sub = this.chase(hop.chase, ctx);
+      if (sub instanceof Promise) return sub.then((b) => this.withTarget(local, b ?? null, ctx));
+      return this.withTarget(local, sub ?? null, ctx);
+    }
+    return renderReply(packAnswer(body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+  }
+
+  /** Our CNAME followed by the target's answer; the rcode is the target's (RFC 6604). */
+  private withTarget(local: Buffer, target: Buffer | null, ctx: QueryContext): Buffer {
+    const ours = readSections(local);
+    const theirs = target === null ? null : readSections(target);
+    let body = local;
+    if (ours !== null && theirs !== null && target !== null) {
+      const authority = theirs.answer.length === 0 ? theirs.authority : [];
+      body = assemble(local, ctx.q.questionEnd, [...ours.answer, ...theirs.answer], authority, []);
+      body[3] = (body[3] & 0xd0) | (target[3] & 0x0f); // AD off: the answer is not all validated data
+    }
     return renderReply(packAnswer(body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
   }
 }
 
+/**
+ * Questions not worth going further with, before anything answers: classes other than IN (our
+ * data is IN only; CH/HS/ANY get REFUSED, as Unbound's local zones do) and zone transfers.
+ */
 export class RulesStage implements Stage {
   handle(ctx: QueryContext): StageResult {
     const { q } = ctx;
-    if (q.qclass !== CLASS_IN) return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
-    if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
-    if (q.qtype === RRType.ANY) {
-      // RFC 8482 §4.2: one synthesized HINFO instead of forwarding ANY.
-      ctx.source = 'local';
-      const body = encodeBody(ctx.query, q, 0x0080, [], []);
-      const hinfo = hinfoRecord();
-      const withAnswer = Buffer.concat([body, hinfo]);
-      withAnswer.writeUInt16BE(1, 6);
-      return renderReply(packAnswer(withAnswer), q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+    if (q.qclass !== CLASS_IN) return this.refuse(ctx, Rcode.REFUSED);
+    if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
+      // RFC 5936 §4.2: AXFR needs a stream; IXFR over UDP is legal but not offered.
+      return this.refuse(ctx, q.qtype === RRType.AXFR && ctx.client.transport === 'udp' ? Rcode.FORMERR : Rcode.REFUSED);
     }
     return undefined;
   }
-}
 
-/** An HINFO "RFC8482" "" record owned by the question name (a pointer to offset 12). */
-function hinfoRecord(): Buffer {
-  const cpu = Buffer.from('RFC8482');
-  const rdata = Buffer.concat([Buffer.from([cpu.length]), cpu, Buffer.from([0])]);
-  const rr = Buffer.alloc(2 + 10);
-  rr.writeUInt16BE(0xc00c, 0);
-  rr.writeUInt16BE(13, 2); // HINFO
-  rr.writeUInt16BE(CLASS_IN, 4);
-  rr.writeUInt32BE(3600, 6);
-  rr.writeUInt16BE(rdata.length, 10);
-  return Buffer.concat([rr, rdata]);
+  private refuse(ctx: QueryContext, rcode: number): Buffer {
+    ctx.source = 'local';
+    return errorReply(ctx.query, ctx.q, rcode, ctx.client.padBlock);
+  }
 }
 
 export class CacheStage implements Stage {
@@ -103,7 +121,8 @@ export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buff
   const { q } = ctx;
   const out = Buffer.alloc(q.questionEnd + 11);
   out[2] = 0x01; // RD
-  out[3] = q.checkingDisabled ? 0x10 : 0;
+  // CD and AD as the client asked: AD=1 without DO asks a validating upstream for AD (RFC 6840 §5.7).
+  out[3] = (q.checkingDisabled ? 0x10 : 0) | (q.authenticData ? 0x20 : 0);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(1, 10);
   query.copy(out, 12, 12, q.questionEnd);
@@ -132,6 +151,11 @@ export class ForwardStage implements Stage {
 
   handle(ctx: QueryContext): StageResult {
     const { q } = ctx;
+    // RD=0: the local zone and the cache only, as Unbound does; never a fetch.
+    if ((q.flags1 & 0x01) === 0) {
+      ctx.source = 'error';
+      return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
+    }
     if (this.cache.servfailActive(q.key)) return this.failed(ctx, undefined);
     return this.fetch(ctx).then(
       ({ entry, upstream, uplink }) => {
@@ -154,12 +178,13 @@ export class ForwardStage implements Stage {
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
     const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream, uplink }) => {
-      const scanned = scanResponse(wire);
+      const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
       const expected = questionKey(ctx.query);
       if (scanned === null || expected === null || scanned.questionKey !== expected.key) {
         throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
+      if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
       return { entry: this.cache.store(q.key, scanned), upstream, uplink };
     });
     const done = () => { this.inflight.delete(q.key); };

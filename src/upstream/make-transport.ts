@@ -6,11 +6,16 @@ import { StreamPool, StreamTransport } from './stream-transport.js';
 import type { SourceAddress, Transport } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
 
-export function makeTransport(u: UpstreamConfig, source: SourceAddress = {}): Transport {
+export interface TransportOptions {
+  /** RFC 7873 client cookies on plain UDP (default on) */
+  cookies?: boolean;
+}
+
+export function makeTransport(u: UpstreamConfig, source: SourceAddress = {}, opts: TransportOptions = {}): Transport {
   const ca = u.tlsCa ? readFileSync(u.tlsCa) : undefined;
   switch (u.protocol) {
     case 'udp':
-      return new UdpTransport(u.host, u.port, new StreamTransport('tcp', { host: u.host, port: u.port, source }), source);
+      return new UdpTransport(u.host, u.port, new StreamTransport('tcp', { host: u.host, port: u.port, source }), source, opts.cookies ?? true);
     case 'tcp':
       return new StreamTransport('tcp', { host: u.host, port: u.port, source });
     case 'tls': {

@@ -18,6 +18,13 @@ export interface Transport {
    * the new source; queries under way finish on the old ones, which then close.
    */
   drain?(): void;
+  /** RFC 7873 on plain UDP: whether the server gave us a cookie, and replies ignored for a bad one. */
+  cookies?(): CookieStatus;
+}
+
+export interface CookieStatus {
+  server: boolean;
+  rejected: number;
 }
 
 export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_NETWORK' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_CLOSED' | 'UPSTREAM_HTTP';

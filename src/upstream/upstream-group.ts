@@ -25,6 +25,8 @@ export interface UpstreamStats {
   lastError?: string;
   /** the uplink its sockets leave through; null without multi-WAN */
   uplink: string | null;
+  /** plain UDP: DNS Cookies with this upstream (RFC 7873) */
+  cookies?: { server: boolean; rejected: number };
 }
 
 interface Member {
@@ -178,7 +180,10 @@ export class UpstreamGroup {
   }
 
   stats(): UpstreamStats[] {
-    return this.members.map((m) => ({ ...m.stats, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink ?? null }));
+    return this.members.map((m) => ({
+      ...m.stats, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink ?? null,
+      ...(m.transport.cookies ? { cookies: m.transport.cookies() } : {}),
+    }));
   }
 
   close(): void {

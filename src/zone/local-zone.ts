@@ -183,8 +183,10 @@ export class LocalZone {
   /**
    * The answer body (a response without OPT) for a query under `apex`, or null when the name is
    * not ours after all (a reverse name under the apex but outside the configured prefix).
+   * A CNAME chain that leaves the zone ends with its last CNAME; `leaves.chase` then names the
+   * target, for the resolver to follow.
    */
-  answer(apex: Apex, q: ParsedQuery, query: Uint8Array): Buffer | null {
+  answer(apex: Apex, q: ParsedQuery, query: Uint8Array, leaves?: { chase?: string }): Buffer | null {
     const name = wireKeyToName(q.name);
     if (apex.kind === 'reverse' && name !== apex.name) {
       const point = parseReverseName(name);
@@ -213,7 +215,10 @@ export class LocalZone {
       if (cname && typeName !== 'CNAME') {
         answers.push(cname[0]);
         const target = cname[0].value.replace(/\.$/, '').toLowerCase();
-        if (this.apexOf(target) !== apex) break; // outside this zone: the client follows it
+        if (this.apexOf(target) !== apex) { // outside this zone: the resolver follows it
+          if (leaves !== undefined) leaves.chase = target;
+          break;
+        }
         owner = target;
         continue;
       }

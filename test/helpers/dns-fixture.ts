@@ -16,6 +16,14 @@ export interface FixtureOptions {
   spoofFirst?: boolean;
   /** say nothing to queries from this source address (a path that went dead) */
   silentFrom?: string;
+  /**
+   * answer with DNS Cookies (RFC 7873): echo the client cookie plus a server cookie; and first
+   * send a reply with the right ID and question but someone else's client cookie (an off-path
+   * spoofer who guessed the ID)
+   */
+  cookieSpoofFirst?: boolean;
+  /** answer ANY for these names with every RRset they have (as BIND without minimal-any does) */
+  anyAnswers?: Record<string, Array<{ type: 'A' | 'AAAA' | 'TXT'; data: string }>>;
 }
 
 /** What a spoofed reply claims; a test asserts edgedns never serves it. */
@@ -58,16 +66,31 @@ export class DnsFixture {
     this.seen.push({ id: q.id ?? 0, port: rinfo.port, name: question.name, type: question.type, from: rinfo.address });
     if (this.opts.silent || this.opts.silentFrom === rinfo.address) return;
     const hit = this.opts.answers?.[question.name.toLowerCase()];
-    const reply = (id: number, address = hit?.[0]) => dnsPacket.encode({
+    const options = (q.additionals ?? []).flatMap((a) => (a.type === 'OPT' ? a.options ?? [] : [])) as Array<{ code: number; data?: Buffer }>;
+    const clientCookie = options.find((o) => o.code === 10)?.data?.subarray(0, 8);
+    const cookieOpt = (client: Buffer) => [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: Buffer.concat([client, Buffer.alloc(16, 7)]) }] }];
+    const reply = (id: number, address = hit?.[0], cookie = clientCookie) => dnsPacket.encode({
       type: 'response', id, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED | (hit ? 0 : 3),
       questions: [question],
       answers: hit && question.type === 'A' ? [{ name: question.name, type: 'A', ttl: hit[1], data: address! }] : [],
       authorities: hit ? [] : [{ name: 'fixture.example', type: 'SOA', ttl: 60, data: { mname: 'ns.fixture.example', rname: 'h.fixture.example', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }],
+      additionals: this.opts.cookieSpoofFirst && cookie ? cookieOpt(cookie) as never : [],
     });
+    const every = (question.type as string) === 'ANY' ? this.opts.anyAnswers?.[question.name.toLowerCase()] : undefined;
+    if (every) {
+      this.sock.send(dnsPacket.encode({
+        type: 'response', id: q.id ?? 0, flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED, questions: [question],
+        answers: every.map((r) => ({ name: question.name, ttl: 300, ...r }) as never),
+      }), rinfo.port, rinfo.address);
+      return;
+    }
     const send = () => {
       if (this.opts.spoofFirst) {
         const bad = reply(((q.id ?? 0) + 1) & 0xffff, SPOOFED_ADDRESS);
         this.sock.send(bad, rinfo.port, rinfo.address);
+      }
+      if (this.opts.cookieSpoofFirst) {
+        this.sock.send(reply(q.id ?? 0, SPOOFED_ADDRESS, Buffer.from('0badc0de0badc0de', 'hex')), rinfo.port, rinfo.address);
       }
       this.sock.send(reply(q.id ?? 0), rinfo.port, rinfo.address);
     };

@@ -17,7 +17,7 @@ export function have(cmd: string): boolean {
 export function missing(...cmds: string[]): string | null {
   const absent = cmds.filter((c) => !have(c));
   if (absent.length === 0) return null;
-  const reason = `needs ${absent.join(', ')} (apt-get install bind9-dnsutils knot-dnsutils unbound)`;
+  const reason = `needs ${absent.join(', ')} (apt-get install bind9-dnsutils knot-dnsutils unbound knot)`;
   if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1') throw new Error(`EDGEDNS_REQUIRE_SYSTEM=1 but ${reason}`);
   console.warn(`skipping: ${reason}`);
   return reason;

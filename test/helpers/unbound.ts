@@ -17,6 +17,10 @@ export interface UnboundOptions {
   tls?: { cert: string; key: string };
   /** reuse these ports (a restart) instead of picking free ones */
   ports?: { port: number; tls: number; https: number };
+  /** modules (default "iterator"; "validator iterator" validates) */
+  moduleConfig?: string;
+  /** top-level clauses after server:, e.g. stub-zone: lines (written as given) */
+  clauses?: string[];
   /** run inside this network namespace, on `address` (default 127.0.0.1), open to every client */
   netns?: string;
   address?: string;
@@ -43,11 +47,12 @@ export class Unbound {
       '  username: ""', '  chroot: ""', `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`,
       '  do-ip6: no', `  interface: ${address}@${port}`, `  port: ${port}`,
       ...tlsLines,
-      '  access-control: 127.0.0.0/8 allow', ...(opts.netns ? ['  access-control: 0.0.0.0/0 allow'] : []), '  module-config: "iterator"', '  do-not-query-localhost: no',
+      '  access-control: 127.0.0.0/8 allow', ...(opts.netns ? ['  access-control: 0.0.0.0/0 allow'] : []), `  module-config: "${opts.moduleConfig ?? 'iterator'}"`, '  do-not-query-localhost: no',
       '  local-zone: "test." nodefault', '  qname-minimisation: no',
       ...(opts.zones ?? []).map((z) => `  local-zone: "${z}" static`),
       ...opts.data.map((d) => `  local-data: '${d}'`), // single quotes: TXT data keeps its double quotes
       ...(opts.extra ?? []).map((l) => `  ${l}`),
+      ...(opts.clauses ?? []),
       'remote-control:', '  control-enable: no',
     ].join('\n');
     writeFileSync(join(dir, 'unbound.conf'), conf);
