@@ -1,5 +1,6 @@
 /** The `edgedns` command. */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadConfig } from './config/load.js';
@@ -10,6 +11,9 @@ import { EdgeServer } from './server.js';
 import { dryRunRoutes } from './uplinks/routes-command.js';
 import { wgAddPeer, wgApply, wgInit, wgRemovePeer, type Io } from './wireguard/wg-command.js';
 import { queueingApply } from './aqm/queueing-command.js';
+import type { QdiscKind } from './aqm/queueing-model.js';
+import { probeCapabilities } from './aqm/capabilities.js';
+import type { KernelQdiscs } from './aqm/check-queueing.js';
 
 const HELP = `edgedns — the DNS server of an edge gateway
 
@@ -30,8 +34,9 @@ Usage:
   edgedns wg apply -c FILE [--dry-run]
                                  bring the tunnel to the config (kernel WireGuard, else wireguard-go)
   edgedns wg show [--json]       peers of a running server: handshake, rx/tx, endpoint, state
-  edgedns queueing apply -c FILE [--dry-run]
-                                 put the WAN shapers in place (serve does it at start, with autorate)
+  edgedns queueing apply -c FILE [--dry-run [--algorithm cake|fq-codel|htb]]
+                                 put the WAN shapers in place (serve does it at start, with autorate);
+                                 --algorithm renders that tree for another machine
   edgedns --help | --version
 
 show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
@@ -63,6 +68,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
         admin: { type: 'string' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' },
         dir: { type: 'string' }, name: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true },
         'full-tunnel': { type: 'boolean' }, split: { type: 'boolean' }, psk: { type: 'boolean' }, png: { type: 'string' },
+        algorithm: { type: 'string' },
       },
       allowPositionals: true,
     });
@@ -88,7 +94,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return wgCommand(args.positionals, args.values);
     case 'queueing':
       if (args.positionals[0] !== 'apply') break;
-      return queueingCommand(args.values.config, args.values['dry-run'] === true);
+      return queueingCommand(args.values.config, args.values['dry-run'] === true, args.values.algorithm);
     case 'cert':
       if (args.positionals[0] !== 'init') break;
       return certCommand(args.values.dir ?? 'certs', args.values.name ?? [], args.values.ip ?? []);
@@ -143,20 +149,24 @@ async function uplinkRoutes(file: string | undefined, dryRun: boolean): Promise<
   }
 }
 
-async function queueingCommand(file: string | undefined, dryRun: boolean): Promise<number> {
-  if (!file) {
-    process.stderr.write('usage: edgedns queueing apply -c FILE [--dry-run]\n');
+async function queueingCommand(file: string | undefined, dryRun: boolean, algorithm: string | undefined): Promise<number> {
+  const forced = algorithm === undefined ? undefined : RENDER_AS[algorithm];
+  if (!file || (algorithm !== undefined && (!dryRun || forced === undefined))) {
+    process.stderr.write('usage: edgedns queueing apply -c FILE [--dry-run [--algorithm cake|fq-codel|htb]]\n');
     return 2;
   }
   try {
     const config = await loadConfig(file);
-    await queueingApply(config, dryRun, createLogger(config.log.level, true), (t) => process.stdout.write(t));
+    await queueingApply(config, dryRun, createLogger(config.log.level, true), (t) => process.stdout.write(t), forced);
     return 0;
   } catch (e) {
     process.stderr.write(`${e instanceof ConfigError ? e.issues.map(formatIssue).join('\n') : `edgedns queueing apply: ${(e as Error).message}`}\n`);
     return 1;
   }
 }
+
+/** `--dry-run --algorithm X`: render X as another machine would run it, whatever this kernel has. */
+const RENDER_AS: Record<string, QdiscKind> = { cake: 'cake', 'fq-codel': 'htb+fq_codel', htb: 'htb+prio' };
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
@@ -194,13 +204,24 @@ function certCommand(dir: string, names: string[], ips: string[]): number {
   }
 }
 
+/**
+ * The kernel's qdiscs, tried on a throwaway ifb, when the file names an algorithm explicitly
+ * (that is when a missing one deserves a warning); undefined when unneeded or it cannot tell.
+ */
+async function kernelQdiscsFor(file: string): Promise<KernelQdiscs | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  if (!/algorithm:\s*(cake|fq-codel)/.test(text)) return undefined;
+  const caps = await probeCapabilities();
+  return caps.error === null ? { cake: caps.cake, fqCodel: caps.fqCodel } : undefined;
+}
+
 async function check(file: string | undefined): Promise<number> {
   if (!file) {
     process.stderr.write('edgedns check: -c FILE is required\n');
     return 2;
   }
   try {
-    const c = await loadConfig(file);
+    const c = await loadConfig(file, { kernel: await kernelQdiscsFor(file) });
     for (const w of c.warnings) process.stdout.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
     process.stdout.write(`${file}: ok${c.warnings.length > 0 ? ` (${c.warnings.length} warning${c.warnings.length > 1 ? 's' : ''})` : ''}\n`);
     return 0;

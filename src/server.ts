@@ -19,6 +19,7 @@ import { NO_WIREGUARD, WireguardService } from './wireguard/wireguard-service.js
 import { PolicyEngine } from './uplinks/policies/policy-engine.js';
 import { QueueingService } from './aqm/queueing-service.js';
 import { queueingFromConfig } from './aqm/queueing-model.js';
+import { combineObservers } from './resolve/answer-observer.js';
 import { wgFromConfig } from './wireguard/wg-model.js';
 
 export interface ServerOptions {
@@ -76,6 +77,7 @@ export class EdgeServer {
           uplinks: () => server.uplinkStatus(),
           queueing: () => server.queueing?.status() ?? Promise.resolve([]),
           queueingRates: () => server.queueing?.rates() ?? [],
+          queueingClasses: () => server.queueing?.classSamples() ?? [],
           wireguard: () => server.wireguard?.status() ?? Promise.resolve(NO_WIREGUARD),
           wireguardPeers: () => server.wireguard?.cachedPeers() ?? [],
           policies: () => server.policies?.status() ?? Promise.resolve({ policies: [], error: null }),
@@ -116,9 +118,16 @@ export class EdgeServer {
     }
     await this.queueing?.stop();
     this.queueing = null;
+    this.observeAnswers();
     if (want.length === 0) return;
     this.queueing = new QueueingService(want, () => this.uplinks, this.opts.clock ?? systemClock, this.opts.log);
     await this.queueing.start();
+    this.observeAnswers();
+  }
+
+  /** Domain policies and queueing classes both learn addresses from answers. */
+  private observeAnswers(): void {
+    this.resolver.setAnswerObserver(combineObservers([this.policies?.learner, this.queueing?.learner]));
   }
 
   /** Multi-WAN policies on the current monitor: nftables marks and the resolver's address learner. */
@@ -127,7 +136,7 @@ export class EdgeServer {
     if (m === null || m.multiWan.policies.length === 0) return;
     this.policies = new PolicyEngine(m, this.opts.clock ?? systemClock, this.opts.log);
     this.policies.start();
-    this.resolver.setAnswerObserver(this.policies.learner);
+    this.observeAnswers();
   }
 
   /** A reload that changes `uplinks` or `multi-wan` starts their monitor (and policies) afresh. */
@@ -139,6 +148,7 @@ export class EdgeServer {
     this.resolver.setAnswerObserver(null);
     await this.policies?.stop((next.raw['multi-wan']?.policies.length ?? 0) === 0);
     this.policies = null;
+    this.observeAnswers();
     await old?.stop(!keepRoutes); // the new monitor reconciles what the old one installed
     this.uplinks = EdgeServer.makeUplinks(next, this.opts);
   }

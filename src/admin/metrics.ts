@@ -6,6 +6,7 @@
 import client from 'prom-client';
 import { LATENCY_BUCKETS, TRANSPORTS } from '../resolve/query-stats.js';
 import { RCODE_NAMES } from '../dns/constants.js';
+import type { ClassStatus } from '../aqm/queueing-service.js';
 import type { AdminSources } from './sources.js';
 
 type Labels = Record<string, string>;
@@ -100,6 +101,16 @@ export function createMetrics(src: AdminSources): client.Registry {
     src.policySnapshot().map((p) => [{ policy: p.name }, p.moves]));
   gauge(r, 'edgedns_policy_addresses', 'Addresses a domain policy holds, learned from answers', ['policy'], () =>
     src.policySnapshot().map((p) => [{ policy: p.name }, p.addresses]));
+  const perClass = (f: (c: ClassStatus) => number) => () => src.queueingClasses().flatMap((u) =>
+    u.status.map((c) => [{ uplink: u.uplink, direction: c.direction, class: c.name }, f(c)] as [Labels, number]));
+  const classLabels = ['uplink', 'direction', 'class'];
+  counter(r, 'edgedns_queueing_class_sent_bytes_total', 'Bytes sent per traffic class (smart queueing)', classLabels, perClass((c) => c.sentBytes));
+  counter(r, 'edgedns_queueing_class_dropped_total', 'Packets dropped per traffic class', classLabels, perClass((c) => c.dropped));
+  counter(r, 'edgedns_queueing_class_overlimits_total', 'Times a traffic class was held back by its rate', classLabels, perClass((c) => c.overlimits));
+  gauge(r, 'edgedns_queueing_class_backlog_bytes', 'Bytes queued per traffic class', classLabels, perClass((c) => c.backlog));
+  gauge(r, 'edgedns_queueing_class_delay_seconds', 'Estimated queue delay per traffic class (backlog ÷ ceiling), over the last minute', [...classLabels, 'quantile'], () =>
+    src.queueingClasses().flatMap((u) => u.status.flatMap((c) => [['0.5', c.delayMs.p50], ['0.99', c.delayMs.p99]].map(([q, v]) =>
+      [{ uplink: u.uplink, direction: c.direction, class: c.name, quantile: q as string }, (v as number) / 1000] as [Labels, number]))));
   gauge(r, 'edgedns_queueing_rate_bits', 'Shaped rate per uplink and direction (smart queueing, autorate included)', ['uplink', 'direction'], () =>
     src.queueingRates().flatMap((q) => [['up', q.up], ['down', q.down]].filter(([, v]) => v !== null).map(([d, v]) => [{ uplink: q.uplink, direction: d as string }, v as number] as [Labels, number])));
   const wgPeers = () => src.wireguardPeers().map((p) => [{ peer: p.name ?? p.publicKey }, p] as const);

@@ -8,7 +8,7 @@ import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
 import type { PeerStatus } from '../wireguard/tunnel-status.js';
 import type { WireguardStatus } from '../wireguard/wireguard-service.js';
 import type { PolicyEngine, PolicyStatus } from '../uplinks/policies/policy-engine.js';
-import type { QueueingStatus } from '../aqm/queueing-service.js';
+import type { ClassStatus, QueueingStatus } from '../aqm/queueing-service.js';
 
 export interface LeaseView {
   name: string;
@@ -43,6 +43,8 @@ export interface AdminSources {
   queueing: () => Promise<QueueingStatus[]>;
   /** shaped rates now, for metrics */
   queueingRates: () => Array<{ uplink: string; up: number | null; down: number | null }>;
+  /** the last per-second sample of every traffic class (no tc call) */
+  queueingClasses: () => Array<{ uplink: string; status: ClassStatus[] }>;
   /** GET /policies: multi-WAN policies with hits (nft counters) and learned addresses */
   policies: () => Promise<{ policies: PolicyStatus[]; error: string | null }>;
   /** per policy: moves and addresses held, for metrics (no nft call) */

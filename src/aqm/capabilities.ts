@@ -1,7 +1,8 @@
 /**
  * Which queueing disciplines this kernel has, tried once at start on a throwaway ifb device (so
  * no real interface is touched), and which kind each algorithm gets here:
- * cake → htb + fq_codel → htb + a short byte FIFO.
+ * cake → htb + fq_codel → htb with an interactive class and short byte FIFOs. An algorithm
+ * named explicitly that the kernel lacks is a warning, and the fallback is used.
  */
 import type { Algorithm, QdiscKind } from './queueing-model.js';
 import { runCommand } from './tc-runner.js';
@@ -38,5 +39,13 @@ export function chooseKind(algorithm: Algorithm, caps: Capabilities): { kind: Qd
   }
   if (caps.fqCodel) return { kind: 'htb+fq_codel', reason: `htb + fq_codel${missing.length ? ': the kernel has no cake' : ', as configured'}` };
   missing.push('fq_codel');
-  return { kind: 'htb+bfifo', reason: `htb + a short byte FIFO (about 5 ms at the shaped rate, no AQM): the kernel has no ${missing.join(' or ')}` };
+  return { kind: 'htb+prio', reason: `htb with an interactive class served first and short byte FIFOs (no AQM): the kernel has no ${missing.join(' or ')}` };
+}
+
+/** The warning for an explicit algorithm this kernel cannot run, or null. */
+export function algorithmWarning(algorithm: Algorithm, caps: Capabilities): string | null {
+  if (caps.error !== null) return null;
+  if (algorithm === 'cake' && !caps.cake) return `algorithm cake: this kernel has no cake; ${chooseKind(algorithm, caps).kind} is used instead`;
+  if (algorithm === 'fq-codel' && !caps.fqCodel) return `algorithm fq-codel: this kernel has no fq_codel; ${chooseKind(algorithm, caps).kind} is used instead`;
+  return null;
 }

@@ -4,10 +4,11 @@
  */
 import type { RawConfig } from '../config/schema.js';
 import { parseRate } from './rate.js';
+import { classesFromConfig, type TrafficClass } from './traffic-classes.js';
 
 export type Algorithm = 'auto' | 'cake' | 'fq-codel';
 /** What is actually in force on a kernel: the best of what the algorithm allows and the kernel has. */
-export type QdiscKind = 'cake' | 'htb+fq_codel' | 'htb+bfifo';
+export type QdiscKind = 'cake' | 'htb+fq_codel' | 'htb+prio';
 
 export interface Autorate {
   /** bits per second */
@@ -37,6 +38,8 @@ export interface QueueingSettings {
   diffserv: 'besteffort' | 'diffserv3' | 'diffserv4';
   /** the ifb device that carries the download shaper */
   ifb: string;
+  /** `classes:`, first match wins; the rest is best effort */
+  classes: TrafficClass[];
 }
 
 /** ifb4<interface>, cut to the kernel's 15 characters. */
@@ -66,6 +69,7 @@ export function queueingFromConfig(raw: RawConfig): QueueingSettings[] {
       autorate: q.autorate ? { min: parseRate(q.autorate.min), base: parseRate(q.autorate.base), max: parseRate(q.autorate.max), thresholdMs: q.autorate.threshold } : undefined,
       diffserv: q.diffserv,
       ifb: ifbName(u.interface),
+      classes: classesFromConfig(q.classes),
     });
   }
   return out;

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from './errors.js';
 import { loadConfig, parseConfig } from './load.js';
@@ -71,5 +73,20 @@ describe('config', () => {
   it('reports YAML syntax errors with their position', () => {
     const [i] = issues('zone:\n  domain: [unclosed\n');
     expect(i.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads TSIG keys and the cookie secret, and names the key and line of a bad secret file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-keys-'));
+    writeFileSync(join(dir, 'k.tsig'), 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n');
+    writeFileSync(join(dir, 'bad.tsig'), 'not base64 at all!\n');
+    writeFileSync(join(dir, 'cookie'), '000102030405060708090a0b0c0d0e0f\n');
+    const c = parseConfig(`ddns:\n  keys:\n    - { name: Kea-D2., secret-file: ${join(dir, 'k.tsig')} }\ncookies: { secret-file: ${join(dir, 'cookie')} }\n`, 'edgedns.yaml');
+    expect(c.tsigKeys.get('kea-d2')).toMatchObject({ algorithm: 'hmac-sha256', secret: Buffer.from('secret-secret-secret') });
+    expect(c.cookies.secret!.toString('hex')).toBe('000102030405060708090a0b0c0d0e0f');
+    const bad = issues(`ddns:\n  keys:\n    - { name: a, secret-file: ${join(dir, 'k.tsig')} }\n    - { name: b, secret-file: ${join(dir, 'bad.tsig')} }\n    - { name: c, secret-file: ${join(dir, 'missing')} }\n`);
+    expect(bad.map((i) => formatIssue(i))).toEqual([
+      `edgedns.yaml:4:31 ddns.keys[1].secret-file: ${join(dir, 'bad.tsig')} does not hold a base64 secret`,
+      `edgedns.yaml:5:31 ddns.keys[2].secret-file: cannot read ${join(dir, 'missing')}: ENOENT`,
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { EMBEDDED_CONFIG, EMBEDDED_SOURCE } from './default-config.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { configSchema } from './schema.js';
 import type { Config } from './types.js';
+import type { KernelQdiscs } from '../aqm/check-queueing.js';
 import { buildConfig } from './validate.js';
 
 function positionOf(doc: Document, lc: LineCounter, path: Array<string | number>, unknownKey?: string): { line: number; col: number } {
@@ -35,7 +36,12 @@ function positionOf(doc: Document, lc: LineCounter, path: Array<string | number>
   return { line: pos.line, col: pos.col };
 }
 
-export function parseConfig(text: string, file: string): Config {
+export interface LoadOptions {
+  /** the kernel's qdiscs, for warnings about algorithms it lacks */
+  kernel?: KernelQdiscs;
+}
+
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): Config {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -60,7 +66,7 @@ export function parseConfig(text: string, file: string): Config {
     }
     throw new ConfigError(issues);
   }
-  const built = buildConfig(parsed.data, file);
+  const built = buildConfig(parsed.data, file, opts.kernel);
   if (!built.config) {
     throw new ConfigError(built.issues.map((i) => ({ file, ...positionOf(doc, lc, i.path), path: formatPath(i.path), message: i.message })));
   }
@@ -68,7 +74,7 @@ export function parseConfig(text: string, file: string): Config {
   return { ...built.config, warnings: built.warnings.map(at) };
 }
 
-export async function loadConfig(file?: string): Promise<Config> {
+export async function loadConfig(file?: string, opts: LoadOptions = {}): Promise<Config> {
   if (file === undefined) return parseConfig(EMBEDDED_CONFIG, EMBEDDED_SOURCE);
   let text: string;
   try {
@@ -76,5 +82,5 @@ export async function loadConfig(file?: string): Promise<Config> {
   } catch (cause) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read: ${(cause as Error).message}` }], { cause });
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, opts);
 }

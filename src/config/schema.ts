@@ -82,6 +82,14 @@ const smartQueueingSchema = z.strictObject({
   ingress: z.boolean().default(true),
   autorate: z.strictObject({ min: bandwidth, base: bandwidth, max: bandwidth, threshold: duration.default(15) }).optional(),
   diffserv: z.enum(['besteffort', 'diffserv3', 'diffserv4']).default('besteffort'),
+  classes: z.array(z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a short name: lower-case letters, digits, dashes'),
+    domains: z.array(z.string().min(1)).optional(),
+    sources: z.array(cidr).optional(),
+    dscp: z.array(z.union([z.string(), z.number().int().min(0).max(63)])).optional(),
+    rate: bandwidth,
+    ceil: bandwidth.optional(),
+  })).default([]),
 });
 
 const uplinkSchema = z.strictObject({

@@ -10,6 +10,7 @@ import { DEFAULT_UPSTREAMS } from './default-config.js';
 import { checkUplinks } from '../uplinks/check-uplinks.js';
 import { checkWireguard } from '../wireguard/check-wireguard.js';
 import { checkPolicies } from '../uplinks/policies/check-policies.js';
+import { checkQueueing, type KernelQdiscs } from '../aqm/check-queueing.js';
 import { tunnelDnsListen } from '../wireguard/wg-model.js';
 import type { RawConfig } from './schema.js';
 import type { Config, ListenConfig, StaticRecord, UpstreamConfig, UpstreamProtocol } from './types.js';
@@ -72,7 +73,8 @@ function checkRecordValue(type: string, value: string): string | null {
   }
 }
 
-export function buildConfig(raw: RawConfig, source: string): { config?: Config; issues: PathIssue[]; warnings: PathIssue[] } {
+/** `kernel`: the qdiscs this kernel has, when known (`edgedns check`), for warnings about them. */
+export function buildConfig(raw: RawConfig, source: string, kernel?: KernelQdiscs): { config?: Config; issues: PathIssue[]; warnings: PathIssue[] } {
   const issues: PathIssue[] = [];
   const domain = normalizeName(raw.zone.domain);
   const zoneTtl = Math.round(raw.zone.ttl / 1000);
@@ -124,7 +126,9 @@ export function buildConfig(raw: RawConfig, source: string): { config?: Config; 
   issues.push(...checkWireguard(raw, domain));
   const policyChecks = checkPolicies(raw);
   issues.push(...policyChecks.errors);
-  const warnings = policyChecks.warnings;
+  const queueingChecks = checkQueueing(raw, kernel);
+  issues.push(...queueingChecks.errors);
+  const warnings = [...policyChecks.warnings, ...queueingChecks.warnings];
   const tsigKeys = new Map<string, TsigKey>();
   (raw.ddns?.keys ?? []).forEach((k, i) => {
     const name = normalizeName(k.name);

@@ -8,3 +8,16 @@ export interface AnswerObserver {
   wants(name: string): boolean;
   observe(name: string, reply: Buffer): Promise<void> | undefined;
 }
+
+/** Several observers as one (multi-WAN policies and queueing classes); null when there are none. */
+export function combineObservers(list: Array<AnswerObserver | null | undefined>): AnswerObserver | null {
+  const all = list.filter((o): o is AnswerObserver => o != null);
+  if (all.length <= 1) return all[0] ?? null;
+  return {
+    wants: (name) => all.some((o) => o.wants(name)),
+    observe(name, reply) {
+      const waits = all.filter((o) => o.wants(name)).map((o) => o.observe(name, reply)).filter((w): w is Promise<void> => w !== undefined);
+      return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+    },
+  };
+}

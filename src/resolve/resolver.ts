@@ -227,15 +227,19 @@ export class Resolver {
       uplink: undefined,
       depth: 0,
     };
-    const r = this.stages(ctx);
-    if (r === undefined) return null;
-    if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
-    ctx.startedAt = performance.now();
-    this.inflight++;
-    return r.then((b) => {
-      this.inflight--;
-      return this.finish(ctx, b);
-    });
+    const stages = p.stages;
+    for (let i = 0; i < stages.length; i++) {
+      const r = stages[i].handle(ctx);
+      if (r === undefined) continue;
+      if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
+      ctx.startedAt = performance.now();
+      this.inflight++;
+      return r.then((b) => {
+        this.inflight--;
+        return this.finish(ctx, b);
+      });
+    }
+    return null;
   }
 
   private stages(ctx: QueryContext): StageResult {
