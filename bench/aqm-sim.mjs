@@ -1,11 +1,11 @@
 // The aqm suite of bench/run.mjs: a discrete-event simulation of one bottleneck link, comparing
-// edgedns's native FQ-CoDel engine (dist/aqm/fq-codel.js), and its single-queue CoDel, with a
-// deep drop-tail FIFO (a modem's buffer of 1000 packets). Bulk TCP-like flows (slow start, then +1 packet per RTT, halved on a loss at most
+// the FQ-CoDel engine in bench/aqm (compiled to bench/dist/aqm/), and its single-queue CoDel,
+// with a deep drop-tail FIFO (a modem's buffer of 1000 packets). Bulk TCP-like flows (slow start, then +1 packet per RTT, halved on a loss at most
 // once per RTT; drop-based, no ECN) share the link with a sparse flow (a 100-byte packet every
 // 10 ms, like a call's audio). Reported per link rate: the sparse flow's p99 queueing delay,
 // link utilisation, and Jain's fairness index over the bulk flows' throughput.
-import { CodelQueue } from '../dist/aqm/codel.js';
-import { FqCodel } from '../dist/aqm/fq-codel.js';
+import { CodelQueue } from './dist/aqm/codel.js';
+import { FqCodel } from './dist/aqm/fq-codel.js';
 
 class Heap {
   constructor() { this.a = []; }

@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks,aqm]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { uplinksSuite } from './uplinks.mjs';
 import { aqmSuite } from './aqm-sim.mjs';
+import { queueingSuite } from './queueing-rates.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks,aqm' },
+  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -254,6 +255,7 @@ async function main() {
   await stopAll();
   if (SUITES.includes('uplinks')) results.uplinks = await uplinksSuite(RUNS >= 5 ? RUNS : 5);
   if (SUITES.includes('aqm')) results.aqm = await aqmSuite();
+  if (SUITES.includes('queueing')) results.queueing = queueingSuite(root, RUN);
   writeResults(results);
 }
 
@@ -324,6 +326,20 @@ ${u.linkDown.length} runs each:
 
 Probing cost, 10 uplinks × (a dns and an icmp probe per second) = ${u.cost.probesPerSecond} probes/s, over 20 s:
 edgedns **${u.cost.selfPct.toFixed(1)}%** of a core, its \`ping\` children ${u.cost.childrenPct.toFixed(1)}% more; RSS ${u.cost.rssMb.toFixed(0)} MB.
+` : ''}${res.queueing ? `
+## Smart queueing at every rate (network namespaces)
+
+\`bench/queueing-rates.mjs\` runs the lab of \`test/bufferbloat.test.ts\`: a tbf "modem" at the rate below with 400 ms of
+buffer each way, CUBIC bulk (one flow), a ping and a DNS query (a real Unbound) every 50 ms; edgedns shapes at 90%.
+This kernel has neither cake nor fq_codel, so "htb+prio" is the fallback tree. Targets: ping and DNS p99 < 30 ms,
+throughput ≥ 80% of the bottleneck.
+
+| rate | direction | setup | ping p99 ms | DNS p99 ms | throughput Mbit/s | of the rate |
+| --- | --- | --- | --- | --- | --- | --- |
+${res.queueing.rows.map((r) => `| ${r.mbit} Mbit/s | ${r.direction} | ${r.setup} | ${r.pingP99.toFixed(1)} | ${r.dnsP99.toFixed(1)} | ${r.throughput.toFixed(1)}${r.classMbit !== undefined ? ` + class ${r.classMbit.toFixed(2)}` : ''} | ${(((r.throughput + (r.classMbit ?? 0)) / r.mbit) * 100).toFixed(0)}% |`).join('\n')}
+
+The class row: a class for \`video.test.example\` (3 Mbit/s guaranteed, addresses learned from edgedns's answer) against
+4 bulk uploads; target ≥ 2.8 Mbit/s for the class.
 ` : ''}${res.aqm ? `
 ## Smart queueing: native CoDel / FQ-CoDel (simulation)
 

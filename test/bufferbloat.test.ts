@@ -12,12 +12,12 @@
  * This kernel has no fq_codel or cake, so the tree is the fallback: an interactive class (ICMP,
  * DNS, small packets) served first, bulk in a FIFO sized for 20 ms, offloads off so the queues
  * count real packets. Ping and DNS p99 stay under 30 ms and throughput at 80% or more, at 10 and
- * 100 Mbit/s, up and down. A traffic class for a DNS name keeps its guaranteed rate against bulk
+ * 100 Mbit/s (BLOAT_RATES), up and down. A traffic class for a DNS name keeps its guaranteed rate against bulk
  * flows. With autorate from a rate the config does not know, the bounds hold once it converged.
  * BLOAT_DEBUG=1 prints autorate's every step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ const skip = missingOrNotRoot('ip', 'tc', 'ping', 'ethtool', 'unbound', 'dig');
 const BULK = fileURLToPath(new URL('./fixtures/tcp-bulk.mjs', import.meta.url));
 const DNS_RTT = fileURLToPath(new URL('./fixtures/dns-rtt.mjs', import.meta.url));
 const SECONDS = 12;
+/** Bottleneck rates measured; the benchmark asks for 5,10,20,50,100 (BLOAT_RATES). */
+const RATES = (process.env.BLOAT_RATES ?? '10,100').split(',').map(Number);
 
 const run = async (netns: string, args: string[], timeoutMs = 30_000) => (await execIn(args, netns, timeoutMs)).stdout;
 
@@ -73,7 +75,7 @@ class Sink {
   }
 }
 
-describe.skipIf(skip)('bufferbloat through a deep-buffered modem, up and down, at 10 and 100 Mbit/s', () => {
+describe.skipIf(skip)(`bufferbloat through a deep-buffered modem, up and down, at ${RATES.join(', ')} Mbit/s`, () => {
   const ns: Record<'client' | 'gw' | 'modem' | 'isp', Netns> = {} as never;
   const sinks: Record<'up' | 'down' | 'video', Sink> = {} as never;
   let dns: Unbound;
@@ -165,31 +167,41 @@ log: { level: ${process.env.BLOAT_DEBUG ? 'debug' : 'info'} }
     await edge.waitForLog('smart queueing applied', 10_000);
   }
 
-  const report = (what: string, r: Load) =>
+  /** Printed, and with BLOAT_TABLE=FILE appended to FILE as a JSON line (bench/run.mjs --suites queueing). */
+  const report = (what: string, r: Load, row?: { mbit: number; direction: string; setup: string }) => {
     console.log(`bufferbloat, ${what}: ping p99 ${p99(r.rtts).toFixed(1)} ms, DNS p99 ${p99(r.dns).toFixed(1)} ms, ${r.mbit.toFixed(1)} Mbit/s${r.classMbit !== undefined ? `, class ${r.classMbit.toFixed(2)} Mbit/s` : ''}`);
+    if (row && process.env.BLOAT_TABLE) {
+      appendFileSync(process.env.BLOAT_TABLE, `${JSON.stringify({ ...row, pingP99: p99(r.rtts), dnsP99: p99(r.dns), throughput: r.mbit, classMbit: r.classMbit })}\n`);
+    }
+  };
 
-  it('without smart queueing, the modem\'s buffer fills: ping and DNS p99 in the hundreds of ms', async () => {
-    await modem(10);
-    const r = await load('up', 3);
-    report('10 Mbit/s up, unshaped', r);
-    expect(p99(r.rtts)).toBeGreaterThan(100);
-    expect(p99(r.dns)).toBeGreaterThan(100);
-  }, 40_000);
+  for (const mbit of RATES) {
+    it(`without smart queueing at ${mbit} Mbit/s, the modem's buffer fills: ping and DNS p99 in the hundreds of ms`, async () => {
+      await edge?.stop();
+      edge = null;
+      await modem(mbit);
+      for (const direction of ['up', 'down'] as const) {
+        const r = await load(direction, 3);
+        report(`${mbit} Mbit/s ${direction}, unshaped`, r, { mbit, direction, setup: 'unshaped' });
+        expect(p99(r.rtts)).toBeGreaterThan(100);
+        expect(p99(r.dns)).toBeGreaterThan(100);
+      }
+    }, 60_000);
 
-  for (const mbit of [10, 100]) {
     it(`shaped at 90% of ${mbit} Mbit/s: ping and DNS p99 under 30 ms, throughput at least 80%, up and down`, async () => {
       await modem(mbit);
       await shape(`{ bandwidth-up: ${mbit * 0.9}mbit, bandwidth-down: ${mbit * 0.9}mbit }`);
       const st = (await adminGet(`${dir}/admin.sock`, '/queueing')).uplinks[0];
       expect(st).toMatchObject({ name: 'wan', interface: 'wan0', qdisc: 'htb+prio', rate: { up: mbit * 0.9e6, down: mbit * 0.9e6 }, offloads: 'off' });
       expect(st.reason).toContain('the kernel has no cake or fq_codel');
-      expect(st.tree.up).toMatch(/^interactive .*waits ≤ 10 ms.*best-effort .*waits ≤ 20 ms/);
+      // the bound each FIFO promises: 10 and 20 ms, or four full packets where that is more (5 Mbit/s: 10.8 ms)
+      expect(st.tree.up).toMatch(/^interactive .*waits ≤ 1\d(\.\d)? ms.*best-effort .*waits ≤ 2\d(\.\d)? ms/);
       expect(await run(ns.gw.name, ['tc', 'filter', 'show', 'dev', 'wan0', 'ingress'])).toContain('Redirect to device ifb4wan0');
       expect(await run(ns.gw.name, ['tc', 'qdisc', 'show', 'dev', 'ifb4wan0'])).toContain('qdisc htb ed: root');
       expect(await run(ns.gw.name, ['ethtool', '-k', 'wan0'])).toMatch(/generic-segmentation-offload: off/);
       for (const direction of ['up', 'down'] as const) {
         const r = await load(direction, 3);
-        report(`${mbit} Mbit/s ${direction}, shaped at ${mbit * 0.9}`, r);
+        report(`${mbit} Mbit/s ${direction}, shaped at ${mbit * 0.9}`, r, { mbit, direction, setup: 'htb+prio' });
         expect(p99(r.rtts)).toBeLessThan(30);
         expect(p99(r.dns)).toBeLessThan(30);
         expect(r.mbit).toBeGreaterThanOrEqual(mbit * 0.8);
@@ -216,7 +228,7 @@ log: { level: ${process.env.BLOAT_DEBUG ? 'debug' : 'info'} }
     expect(answer.trim()).toBe('10.232.0.3');
     expect(await run(ns.gw.name, ['tc', 'filter', 'show', 'dev', 'wan0'])).toMatch(/match 0ae80003\/ffffffff at 16/); // dst 10.232.0.3
     const r = await load('up', 4, 14, 4, true);
-    report('10 Mbit/s up, 4 bulk flows + the video class', r);
+    report('10 Mbit/s up, 4 bulk flows + the video class', r, { mbit: 10, direction: 'up', setup: 'class video 3mbit + 4 bulk' });
     expect(r.classMbit!).toBeGreaterThanOrEqual(2.8);
     expect(r.mbit + r.classMbit!).toBeGreaterThanOrEqual(8);
     const st = (await adminGet(`${dir}/admin.sock`, '/queueing')).uplinks[0];

@@ -76,9 +76,13 @@ export function render(view: ShowView, d: J): string {
     case 'queueing': {
       if (d.uplinks.length === 0) return 'smart queueing is off: no uplink has a bandwidth\n';
       const rate = (v: number | null) => (v === null ? '—' : `${(v / 1e6).toFixed(1)}M`);
-      return table(['uplink', 'interface', 'qdisc', 'why', 'up', 'down', 'backlog', 'drops', 'marks', 'overlimits', 'autorate'],
+      const uplinks = table(['uplink', 'interface', 'qdisc', 'why', 'up', 'down', 'backlog', 'drops', 'marks', 'overlimits', 'offloads', 'autorate'],
         d.uplinks.map((u: J) => [u.name, u.interface, u.qdisc ?? 'none', u.reason, rate(u.rate.up), rate(u.rate.down), bytes(u.backlog),
-          count(u.drops), count(u.marks), count(u.overlimits), u.autorate ? `baseline ${ms(u.autorate.baselineMs)}` : '']));
+          count(u.drops), count(u.marks), count(u.overlimits), u.offloads ?? '', u.autorate ? `baseline ${ms(u.autorate.baselineMs)}` : '']));
+      const classes = d.uplinks.flatMap((u: J) => (u.classes ?? []).map((c: J) => [u.name, c.direction, c.name, `${rate(c.rate)}–${rate(c.ceil)}`,
+        bytes(c.sentBytes), count(c.dropped), count(c.overlimits), bytes(c.backlog), `${c.delayMs.p50} / ${c.delayMs.p99} ms`,
+        c.addresses ? (c.addresses as string[]).join(', ') || '(none yet)' : '']));
+      return classes.length === 0 ? uplinks : [uplinks, table(['uplink', 'dir', 'class', 'rate–ceil', 'sent', 'drops', 'overlimits', 'backlog', 'delay p50 / p99', 'learned'], classes)].join('\n');
     }
   }
 }
