@@ -28,3 +28,8 @@ export function within(inner: string, outer: string): boolean {
   const [n, plen] = parseNet(outer);
   return a.kind() === n.kind() && len >= plen && (a as ipaddr.IPv4).match(n as ipaddr.IPv4, plen);
 }
+
+/** fe80::/10: binding one needs a scope id, and no LAN client is told to use one. */
+export function isLinkLocalV6(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
+}

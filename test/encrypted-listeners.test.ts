@@ -8,6 +8,7 @@ import http from 'node:http';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminGet, adminText } from './helpers/admin-socket.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { curl } from './helpers/curl.js';
 import { dig, kdig } from './helpers/dig.js';
@@ -49,6 +50,7 @@ describe.skipIf(skip)('DoT and DoH listeners', () => {
   let edge: EdgednsProcess;
   let page: http.Server;
   let pagePort: number;
+  let port: number;
   let dotPort: number;
   let dohPort: number;
   let caPem: string;
@@ -60,7 +62,7 @@ describe.skipIf(skip)('DoT and DoH listeners', () => {
     pagePort = await freePort();
     page = http.createServer((_req, res) => res.end('<h1 id="ok">hello from printer</h1>'));
     await new Promise<void>((r) => page.listen(pagePort, '127.0.0.1', () => r()));
-    const port = await freePort();
+    port = await freePort();
     dotPort = await freePort();
     dohPort = await freePort();
     edge = await EdgednsProcess.start(`
@@ -76,6 +78,7 @@ zone:
     - { name: printer, type: A, value: 127.0.0.1, ttl: 120 }
 upstreams: [udp://127.0.0.1:9]
 upstream-timeout: 200ms
+admin: { socket: ${certs.dir}/admin.sock }
 `);
   });
 
@@ -175,6 +178,27 @@ upstream-timeout: 200ms
     const dropped = await curl(['--interface', '127.0.0.3', '--cacert', certs.ca, `${doh()}?name=printer.home.arpa`]);
     expect(dropped.status).toBe(0);
     expect(dropped.code).not.toBe(0);
+  });
+
+  it('counts the ACL\'s drops and refusals per transport, for UDP, TCP, DoT and DoH alike', async () => {
+    const before = (await adminGet(`${certs.dir}/admin.sock`, '/stats')).acl;
+    const from = (source: string, ...extra: string[]) => dig(['-b', source, '@127.0.0.1', '+tries=1', '+time=1', ...extra, 'printer.home.arpa']);
+    await from('127.0.0.2', '-p', String(port));
+    await from('127.0.0.2', '+tcp', '-p', String(port));
+    await from('127.0.0.2', '+tls', '-p', String(dotPort));
+    await curl(['--interface', '127.0.0.2', '--cacert', certs.ca, `${doh()}?name=printer.home.arpa`]);
+    await from('127.0.0.3', '-p', String(port));
+    await from('127.0.0.3', '+tcp', '-p', String(port));
+    await from('127.0.0.3', '+tls', '-p', String(dotPort));
+    await curl(['--interface', '127.0.0.3', '--max-time', '2', '--cacert', certs.ca, `${doh()}?name=printer.home.arpa`]);
+    const after = (await adminGet(`${certs.dir}/admin.sock`, '/stats')).acl;
+    for (const t of ['udp', 'tcp', 'dot', 'doh']) {
+      expect(after.refused[t] - before.refused[t], `refused over ${t}`).toBe(1);
+      expect(after.dropped[t] - before.dropped[t], `dropped over ${t}`).toBeGreaterThanOrEqual(1);
+    }
+    const metrics = await adminText(`${certs.dir}/admin.sock`, '/metrics');
+    expect(metrics).toMatch(/edgedns_acl_refused_total\{transport="doh"\} [1-9]/);
+    expect(metrics).toMatch(/edgedns_acl_dropped_total\{transport="dot"\} [1-9]/);
   });
 
   it('re-reads the certificate on SIGHUP and when the files change, keeping open connections', async () => {

@@ -11,9 +11,11 @@ import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
-import { wireKey, wireKeyToName } from '../dns/name.js';
+
 import { createMetrics } from './metrics.js';
+import type { TransportCounts } from '../listen/acl-gate.js';
 import type { AdminSources } from './sources.js';
+import { EdgeError } from '../errors.js';
 
 export interface AdminConfig {
   http?: string;
@@ -21,12 +23,7 @@ export interface AdminConfig {
   tokenFile?: string;
 }
 
-export class AdminError extends Error {
-  constructor(readonly code: 'ADMIN_UNSAFE' | 'ADMIN_LISTEN_FAILED' | 'ADMIN_TOKEN', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AdminError';
-  }
-}
+export class AdminError extends EdgeError<'ADMIN_UNSAFE' | 'ADMIN_LISTEN_FAILED' | 'ADMIN_TOKEN'> {}
 
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
@@ -150,13 +147,13 @@ export class AdminServer {
       switch (key) {
         case 'GET /stats': return this.send(res, 200, this.stats());
         case 'GET /cache': {
-          const c = this.src.resolver().cache.snapshot();
+          const c = this.src.resolver().cacheStats();
           return this.send(res, 200, { ...c, hitRatio: c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : 0 });
         }
         case 'POST /cache/flush': {
           const body = await this.readJson(req);
           const name = typeof body.name === 'string' && body.name !== '' ? body.name : undefined;
-          const flushed = this.src.resolver().cache.flush(name === undefined ? undefined : wireKey(name));
+          const flushed = this.src.resolver().flushCache(name);
           this.log.info({ name: name ?? '(all)', flushed }, 'cache flushed');
           return this.send(res, 200, { flushed, name: name ?? null });
         }
@@ -167,8 +164,7 @@ export class AdminServer {
           return this.send(res, 422, { ok: false, error: r.error.message, issues: issues ?? null });
         }
         case 'GET /zone': {
-          const zone = this.src.resolver().zone;
-          return this.send(res, 200, { domain: zone.apexes[0].name, records: zone.records() });
+          return this.send(res, 200, this.src.resolver().zone());
         }
         case 'GET /leases': return this.send(res, 200, { leases: this.src.leases(), sources: this.src.leaseStats() });
         case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats() });
@@ -189,13 +185,19 @@ export class AdminServer {
 
   private stats(): Json {
     const r = this.src.resolver();
-    const zone = r.zone;
+    const acl = this.src.acl();
+    const sum = (c: TransportCounts) => c.udp + c.tcp + c.dot + c.doh;
+    const s = r.stats.snapshot();
     return {
-      ...r.stats.snapshot(),
+      ...s,
+      // totals as before: refused by the ACL; dropped by the ACL or as not worth an answer
+      refused: sum(acl.refused),
+      dropped: s.dropped + sum(acl.dropped),
+      acl,
       qps: Math.round(this.qps.rate() * 10) / 10,
       coalesced: r.coalesced,
-      topNames: r.topNames.top(10).map(({ key, count }) => ({ name: wireKeyToName(key) || '.', count })),
-      topClients: r.topClients.top(10).map(({ key, count }) => ({ client: key, name: zone.nameOf(key) ?? null, count })),
+      topNames: r.topNames(10),
+      topClients: r.topClients(10).map((c) => ({ ...c, name: r.nameOf(c.client) ?? null })),
     };
   }
 

@@ -6,6 +6,7 @@
 import client from 'prom-client';
 import { LATENCY_BUCKETS, TRANSPORTS } from '../resolve/query-stats.js';
 import { RCODE_NAMES } from '../dns/constants.js';
+import type { TransportCounts } from '../listen/acl-gate.js';
 import type { ClassStatus } from '../aqm/queueing-service.js';
 import type { AdminSources } from './sources.js';
 
@@ -66,14 +67,18 @@ export function createMetrics(src: AdminSources): client.Registry {
   });
   counter(r, 'edgedns_answers_total', 'Answers by where they came from', ['source'], () =>
     Object.entries(src.resolver().stats.bySource).map(([source, v]) => [{ source }, v]));
-  counter(r, 'edgedns_refused_total', 'Queries refused by the ACL', [], () => [[{}, src.resolver().stats.refused]]);
-  counter(r, 'edgedns_dropped_total', 'Packets dropped (ACL drop, too short, not a query)', [], () => [[{}, src.resolver().stats.dropped]]);
+  const perTransport = (c: TransportCounts) => (Object.entries(c) as Array<[string, number]>).map(([transport, n]) => [{ transport }, n] as [Labels, number]);
+  const total = (c: TransportCounts) => c.udp + c.tcp + c.dot + c.doh;
+  counter(r, 'edgedns_refused_total', 'Queries refused by the ACL', [], () => [[{}, total(src.acl().refused)]]);
+  counter(r, 'edgedns_dropped_total', 'Packets dropped (ACL drop, too short, not a query)', [], () => [[{}, src.resolver().stats.dropped + total(src.acl().dropped)]]);
+  counter(r, 'edgedns_acl_refused_total', 'Queries refused by the ACL, per transport (REFUSED; HTTP 403 over DoH)', ['transport'], () => perTransport(src.acl().refused));
+  counter(r, 'edgedns_acl_dropped_total', 'Packets (UDP) and connections (TCP, DoT, DoH) dropped by the ACL, per transport', ['transport'], () => perTransport(src.acl().dropped));
   counter(r, 'edgedns_tsig_failures_total', 'Signed queries answered NOTAUTH or FORMERR for their TSIG (RFC 8945)', [], () => [[{}, src.resolver().stats.tsigFailures]]);
   bucketHistogram(r, 'edgedns_query_duration_seconds', 'Time from a query arriving to its answer being handed to the socket', () => {
     const s = src.resolver().stats;
     return { buckets: s.latency, sum: s.latencySum };
   });
-  const cache = () => src.resolver().cache.snapshot();
+  const cache = () => src.resolver().cacheStats();
   gauge(r, 'edgedns_cache_entries', 'Answers in the cache', [], () => [[{}, cache().entries]]);
   gauge(r, 'edgedns_cache_bytes', 'Bytes the cache accounts for', [], () => [[{}, cache().bytes]]);
   counter(r, 'edgedns_cache_hits_total', 'Cache hits', [], () => [[{}, cache().hits]]);

@@ -1,7 +1,8 @@
 /**
  * What the admin API reads. Every module's view, as the admin API and metrics read it.
  */
-import type { Resolver } from '../resolve/resolver.js';
+import type { ResolverView } from '../resolve/resolver-view.js';
+import type { TransportCounts } from '../listen/acl-gate.js';
 import type { Transition } from '../uplinks/health-machine.js';
 import type { Selection } from '../uplinks/selection.js';
 import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
@@ -30,7 +31,9 @@ export interface UplinksStatus {
 export const NO_UPLINKS: UplinksStatus = { mode: null, selection: null, routing: null, uplinks: [], events: [] };
 
 export interface AdminSources {
-  resolver: () => Resolver;
+  resolver: () => ResolverView;
+  /** the ACL gate's drops and refusals per transport */
+  acl: () => { dropped: TransportCounts; refused: TransportCounts };
   leases: () => LeaseView[];
   /** per lease file: health, rows read and skipped, names live, added, removed, conflicts */
   leaseStats: () => object[];

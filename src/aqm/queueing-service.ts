@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import type { UplinkEvents } from '../uplinks/uplink-source.js';
 import { AutorateController } from './autorate.js';
 import { algorithmWarning, chooseKind, probeCapabilities, type Capabilities } from './capabilities.js';
 import { ClassLearner } from './class-learner.js';
@@ -112,7 +112,7 @@ export class QueueingService {
   /** Domain classes: set as the resolver's answer observer (with the policies' one) while serving. */
   learner: ClassLearner | null = null;
 
-  constructor(settings: QueueingSettings[], private readonly monitor: () => UplinkMonitor | null, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(settings: QueueingSettings[], private readonly monitor: () => UplinkEvents | null, private readonly clock: Clock, private readonly log: Logger) {
     this.rt = settings.map((s) => ({
       s, kind: null, reason: 'not applied yet', counters: null, lastChange: null, changing: false, offloaded: new Map(), offloads: 'kept', samples: new Map(),
     }));
@@ -163,7 +163,7 @@ export class QueueingService {
   }
 
   /** A new uplink monitor after a reload: its RTT samples drive autorate from now on. */
-  follow(m: UplinkMonitor | null): void {
+  follow(m: UplinkEvents | null): void {
     this.unsubscribe?.();
     this.unsubscribe = m?.onRtt((uplink, rttMs, at) => this.onRtt(uplink, rttMs, at)) ?? null;
   }

@@ -1,13 +1,9 @@
 /** The one place the queueing room runs `tc` and `ip`. */
 import { execFile, spawn } from 'node:child_process';
 import { formatCommand, type Command } from './tc-render.js';
+import { EdgeError } from '../errors.js';
 
-export class TcError extends Error {
-  constructor(readonly code: 'TC_FAILED' | 'TC_MISSING', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TcError';
-  }
-}
+export class TcError extends EdgeError<'TC_FAILED' | 'TC_MISSING'> {}
 
 export function runCommand(c: Command): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -19,12 +19,35 @@ function clock(start = 1_000_000) {
 }
 
 describe('PacketCache', () => {
-  it('expires an entry after its TTL', () => {
+  it('expires an entry after its TTL, counting hits and misses and aging it as the clock moves', () => {
     const c = clock();
     const cache = new PacketCache(opts, c);
     const e = cache.store('k', answer('a.example', 60));
     expect(e.ttl).toBe(60);
-    expect(cache.peekEntry('k')!.expiresAt).toBe(c.t + 60_000);
+    expect(cache.lookup('k')).toBe(e);
+    c.t += 59_000;
+    expect(cache.lookup('k')).toBe(e);
+    expect(cache.ageOf(e)).toBe(59);
+    c.t += 1000;
+    expect(cache.lookup('k')).toBeUndefined();
+    expect(cache.snapshot()).toMatchObject({ hits: 2, misses: 1 });
+    expect(cache.staleEntry('k')).toBe(e); // kept for serve-stale
+  });
+
+  it('claims a prefetch for a popular entry in the last tenth of its TTL, once at a time', () => {
+    const c = clock();
+    const cache = new PacketCache(opts, c);
+    const e = cache.store('k', answer('a.example', 100));
+    cache.lookup('k');
+    cache.lookup('k');
+    expect(cache.claimPrefetch(e)).toBe(false); // 100 s left of 100
+    c.t += 91_000;
+    expect(cache.claimPrefetch(e)).toBe(true);
+    expect(cache.claimPrefetch(e)).toBe(false); // one refresh at a time
+    cache.prefetchDone(e);
+    expect(cache.claimPrefetch(e)).toBe(true);
+    expect(cache.snapshot().prefetches).toBe(2);
+    expect(new PacketCache({ ...opts, prefetch: false }, c).claimPrefetch(e)).toBe(false);
   });
 
   it('clamps TTLs into [min-ttl, max-ttl] and writes them into the stored answer', () => {

@@ -78,9 +78,41 @@ export class PacketCache {
     for (const [k, v] of [...old.entries()].reverse()) this.lru.set(k, v);
   }
 
-  /** Hot path: the entry if present (fresh or stale); the caller decides by `expiresAt`. */
+  /** Hot path: a fresh entry, counted as a hit, or undefined, counted as a miss. */
+  lookup(key: string): CacheEntry | undefined {
+    const entry = this.lru.get(key);
+    if (entry === undefined || entry.expiresAt <= this.clock.now()) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    entry.hits++;
+    return entry;
+  }
+
+  /** Seconds since the entry was stored (what its TTLs are aged by). */
+  ageOf(entry: CacheEntry): number {
+    return entry.ttl - Math.ceil((entry.expiresAt - this.clock.now()) / 1000);
+  }
+
+  /**
+   * Should a hit refresh this entry in the background? Popular (two hits or more) and in the
+   * last tenth of its TTL, once at a time: true claims the refresh (`prefetchDone` releases it).
+   */
+  claimPrefetch(entry: CacheEntry): boolean {
+    if (!this.options.prefetch || entry.prefetching || entry.hits < 2 || (entry.expiresAt - this.clock.now()) >= entry.ttl * 100) return false;
+    entry.prefetching = true;
+    this.stats.prefetches++;
+    return true;
+  }
+
+  prefetchDone(entry: CacheEntry): void {
+    entry.prefetching = false;
+  }
+
+  /** The entry whatever its freshness (tests, and the stale path reads through staleEntry). */
   peekEntry(key: string): CacheEntry | undefined {
-    return this.lru.get(key);
+    return this.lru.peek(key);
   }
 
   /** A stale entry still within the serve-stale window, or undefined. */

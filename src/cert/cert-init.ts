@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
+import { isLinkLocalV6 } from '../prefix.js';
 
 export interface CertInitOptions {
   dir: string;
@@ -32,7 +33,7 @@ export interface CertInitResult {
 /** The host's LAN addresses: every non-loopback, non-link-local address. */
 export function lanAddresses(): string[] {
   return Object.values(os.networkInterfaces()).flat()
-    .filter((a): a is os.NetworkInterfaceInfo => !!a && !a.internal && !/^fe[89ab]/i.test(a.address))
+    .filter((a): a is os.NetworkInterfaceInfo => !!a && !a.internal && !isLinkLocalV6(a.address))
     .map((a) => a.address);
 }
 

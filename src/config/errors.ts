@@ -1,4 +1,6 @@
 /** Config errors carry every problem found, each with its place in the file. */
+import { EdgeError } from '../errors.js';
+
 export interface ConfigIssue {
   file: string;
   line: number;
@@ -8,11 +10,9 @@ export interface ConfigIssue {
   message: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+export class ConfigError extends EdgeError<'CONFIG_INVALID'> {
   constructor(readonly issues: ConfigIssue[], options?: { cause?: unknown }) {
-    super(issues.map(formatIssue).join('\n'), options);
-    this.name = 'ConfigError';
+    super('CONFIG_INVALID', issues.map(formatIssue).join('\n'), options);
   }
 }
 

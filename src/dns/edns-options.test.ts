@@ -1,3 +1,4 @@
+import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { minTtl, withQueryOptions } from './edns-options.js';
@@ -18,7 +19,13 @@ describe('EDNS options on outgoing queries', () => {
     expect(withQueryOptions(q, { padBlock: 128 })).toBe(q);
   });
 
-  it('finds the smallest answer TTL', () => {
-    expect(minTtl(makeQuery('a.example'))).toBe(0);
+  it('finds the smallest TTL of the answer and authority records', () => {
+    expect(minTtl(makeQuery('a.example'))).toBe(0); // no records
+    const reply = dnsPacket.encode({
+      type: 'response', id: 1, flags: 0x8180, questions: [{ name: 'a.example', type: 'A' }],
+      answers: [{ name: 'a.example', type: 'A', ttl: 300, data: '192.0.2.1' }, { name: 'a.example', type: 'A', ttl: 60, data: '192.0.2.2' }],
+      authorities: [{ name: 'example', type: 'NS', ttl: 900, data: 'ns.example' }],
+    });
+    expect(minTtl(reply)).toBe(60);
   });
 });

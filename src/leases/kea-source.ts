@@ -12,6 +12,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { parseHeader, parseRow, type Columns, type LeaseFamily, type LeaseRow } from './kea-csv.js';
+import { EdgeError } from '../errors.js';
 
 export type SourceChange =
   | { kind: 'full'; table: Map<string, LeaseRow> }
@@ -33,11 +34,7 @@ const RETRY_MS = 2000;
 const SAFETY_MS = 5000;
 const LOG_SKIPS_PER_READ = 20;
 
-class ReadProblem extends Error {
-  constructor(readonly code: 'LEASE_READ_FAILED' | 'LEASE_HEADER', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+class ReadProblem extends EdgeError<'LEASE_READ_FAILED' | 'LEASE_HEADER'> {}
 
 export class KeaSource {
   readonly stats: SourceStats;

@@ -40,7 +40,6 @@ export class LeaseManager {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   /** ms epoch of the last change applied, for the update-latency benchmark and /leases */
-  lastApplied = 0;
 
   constructor(readonly cfg: LeasesConfig, zone: () => LocalZone, layers: ZoneLayers, private readonly clock: Clock, private readonly log: Logger) {
     for (const [origin, path, family] of [['kea4', cfg.kea4, 4], ['kea6', cfg.kea6, 6]] as const) {
@@ -64,7 +63,6 @@ export class LeaseManager {
     }
     if (changes.size === 0) return;
     u.names.apply(changes);
-    this.lastApplied = Date.now();
     this.arm();
   }
 

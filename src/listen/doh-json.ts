@@ -5,24 +5,21 @@
  */
 import { Buffer } from 'node:buffer';
 import dnsPacket from 'dns-packet';
+import { typeName, typeNumber } from '../dns/type-names.js';
 
-const TYPE_NUMBERS: Record<string, number> = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, DS: 43, RRSIG: 46, DNSKEY: 48, HTTPS: 65, SVCB: 64, CAA: 257, ANY: 255,
-};
-const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_NUMBERS).map(([k, v]) => [v, k]));
 
 /** The wire query for `?name=&type=&do=&cd=`, or an error message for a 400. */
 export function jsonQuery(params: URLSearchParams): Buffer | string {
   const name = params.get('name');
   if (!name || name.length > 253 || !/^[A-Za-z0-9_.*-]+\.?$/.test(name)) return 'missing or bad name';
   const typeParam = (params.get('type') ?? 'A').toUpperCase();
-  const type = /^\d+$/.test(typeParam) ? Number(typeParam) : TYPE_NUMBERS[typeParam];
+  const type = /^\d+$/.test(typeParam) ? Number(typeParam) : typeNumber(typeParam);
   if (type === undefined || type < 1 || type > 65535) return `unknown type ${typeParam}`;
   const flag = (k: string) => ['1', 'true'].includes(params.get(k) ?? '');
   try {
     return dnsPacket.encode({
       type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED | (flag('cd') ? dnsPacket.CHECKING_DISABLED : 0),
-      questions: [{ name: name.replace(/\.$/, ''), type: (TYPE_NAMES[type] ?? `TYPE${type}`) as 'A' }],
+      questions: [{ name: name.replace(/\.$/, ''), type: typeName(type) as 'A' }],
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: flag('do') ? dnsPacket.DNSSEC_OK : 0 } as never],
     });
   } catch (e) {
@@ -54,11 +51,11 @@ export function jsonAnswer(reply: Buffer): object {
   const p = dnsPacket.decode(reply) as dnsPacket.Packet & { flag_tc?: boolean; flag_rd?: boolean; flag_ra?: boolean; flag_ad?: boolean; flag_cd?: boolean };
   const rr = (list: dnsPacket.Answer[] | undefined) => (list ?? []).filter((a) => a.type !== 'OPT').map((a) => {
     const r = a as { name: string; type: string; ttl?: number; data?: unknown };
-    return { name: fqdn(r.name), type: TYPE_NUMBERS[r.type] ?? Number(String(r.type).replace('TYPE', '')), TTL: r.ttl ?? 0, data: dataText(r.type, r.data) };
+    return { name: fqdn(r.name), type: typeNumber(String(r.type)) ?? 0, TTL: r.ttl ?? 0, data: dataText(r.type, r.data) };
   });
   const out: Record<string, unknown> = {
     Status: reply[3] & 0x0f, TC: !!p.flag_tc, RD: !!p.flag_rd, RA: !!p.flag_ra, AD: !!p.flag_ad, CD: !!p.flag_cd,
-    Question: (p.questions ?? []).map((q) => ({ name: fqdn(q.name), type: TYPE_NUMBERS[q.type] ?? 0 })),
+    Question: (p.questions ?? []).map((q) => ({ name: fqdn(q.name), type: typeNumber(q.type) ?? 0 })),
   };
   const answer = rr(p.answers);
   const authority = rr(p.authorities);

@@ -83,7 +83,7 @@ export class DohListener implements Listener {
     server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.onHttp1(req, res));
     server.on('session', (session) => session.setTimeout(idleMs, () => session.close()));
     server.on('connection', (sock: net.Socket) => {
-      if (this.deps.acl().check(sock.remoteAddress ?? '') === 'drop') {
+      if (this.deps.gate.check(sock.remoteAddress ?? '', 'doh') === 'drop') {
         sock.destroy();
         return;
       }
@@ -139,7 +139,11 @@ export class DohListener implements Listener {
     const q = req.path.indexOf('?');
     const pathname = q < 0 ? req.path : req.path.slice(0, q);
     if (pathname !== this.path) return text(req, 404, 'not found');
-    if (this.deps.acl().check(req.address) !== 'allow') return text(req, 403, 'refused by the access list');
+    // Decided per request (the connection was admitted): refuse is the only answer left; counted.
+    if (this.deps.gate.check(req.address, 'doh') !== 'allow') {
+      this.deps.gate.countRefused('doh');
+      return text(req, 403, 'refused by the access list');
+    }
     const params = new URLSearchParams(q < 0 ? '' : req.path.slice(q + 1));
     if (req.method === 'GET') {
       if (req.accept.includes('application/dns-json') || params.get('ct') === 'application/dns-json' || (params.has('name') && !params.has('dns'))) {

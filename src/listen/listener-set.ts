@@ -12,6 +12,7 @@ import type { Listener, ListenerDeps } from './query-handler.js';
 import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
 import { DohListener } from './doh-listener.js';
+import { isLinkLocalV6 } from '../prefix.js';
 
 export interface ListenSpec {
   id: string;
@@ -34,7 +35,7 @@ export const basicFactory: ListenerFactory = (spec, deps) => {
 
 export function interfaceAddresses(name: string): string[] {
   const entries = os.networkInterfaces()[name] ?? [];
-  return entries.map((e) => e.address).filter((a) => !/^fe[89ab]/i.test(a));
+  return entries.map((e) => e.address).filter((a) => !isLinkLocalV6(a));
 }
 
 export function expandListen(listen: ListenConfig[]): ListenSpec[] {
@@ -120,10 +121,6 @@ export class ListenerSet {
 
   ids(): string[] {
     return [...this.active.keys()];
-  }
-
-  listeners(): Listener[] {
-    return [...this.active.values()].map((a) => a.listener);
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,18 @@
-/** What a listener hands queries to (the resolver), and the ACL it checks first. */
+/** What a listener hands queries to (the resolver), and the ACL gate it asks first. */
 import type { Buffer } from 'node:buffer';
 import type { ClientInfo, Reply } from '../resolve/query-context.js';
-import type { Acl } from './acl.js';
+import type { AclGate } from './acl-gate.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface QueryHandler {
   handle(query: Buffer, client: ClientInfo): Reply;
   refuse(query: Buffer, client: ClientInfo): Buffer | null;
-  readonly stats: { dropped: number };
 }
 
 export interface ListenerDeps {
   handler: QueryHandler;
-  /** Read per packet/connection, so a reload's new ACL applies at once. */
-  acl: () => Acl;
+  /** Asked per packet/connection; a reload's new rules apply at once. */
+  gate: AclGate;
   onError: (err: Error, where: string) => void;
   /** Stream limits, read per connection so a reload applies to new connections. */
   limits: () => StreamLimits;

@@ -27,12 +27,6 @@ export class SessionTable {
     this.sessions.add(s);
     s.sock.once('close', () => this.sessions.delete(s));
   }
-
-  get inflight(): number {
-    let n = 0;
-    for (const s of this.sessions) n += s.inflight;
-    return n;
-  }
 }
 
 /**
@@ -57,7 +51,8 @@ export class StreamListener implements Listener {
   private onStream(sock: net.Socket): void {
     const address = sock.remoteAddress ?? '';
     const limits = this.deps.limits();
-    const action = this.deps.acl().check(address);
+    // DoT drops were counted before the handshake; a dropped source never gets here.
+    const action = this.deps.gate.check(address, this.transport);
     if (action === 'drop' || !this.table.admit(limits.maxConnections)) {
       sock.destroy();
       return;
@@ -73,7 +68,7 @@ export class StreamListener implements Listener {
       if (!material) throw Object.assign(new Error('dot needs tls.cert and tls.key'), { code: 'TLS_MISSING' });
       const s = tls.createServer({ ...material.current, ALPNProtocols: ['dot'], handshakeTimeout: 5000 }, (sock) => this.onStream(sock));
       // Drop before the handshake; refused sources still get REFUSED answers over TLS.
-      s.on('connection', (raw: net.Socket) => { if (this.deps.acl().check(raw.remoteAddress ?? '') === 'drop') raw.destroy(); });
+      s.on('connection', (raw: net.Socket) => { if (this.deps.gate.check(raw.remoteAddress ?? '', 'dot') === 'drop') raw.destroy(); });
       s.on('tlsClientError', () => undefined); // scanners and bad clients: not our error
       this.unregister = material.register(s);
       server = s;

@@ -47,8 +47,9 @@ export class StreamSession {
   }
 
   private dispatch(msg: Buffer): void {
-    const { handler, onError } = this.deps;
+    const { handler, gate, onError } = this.deps;
     try {
+      if (this.refuse) gate.countRefused(this.client.transport);
       const r = this.refuse ? handler.refuse(msg, this.client) : handler.handle(msg, this.client);
       if (r === null) return;
       if (!(r instanceof Promise)) {

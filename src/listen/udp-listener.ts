@@ -24,7 +24,7 @@ export class UdpListener implements Listener {
   }
 
   start(): Promise<void> {
-    const { handler, acl, onError } = this.deps;
+    const { handler, gate, onError } = this.deps;
     const sock = dgram.createSocket({ type: isIPv6(this.address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(this.address) });
     this.sock = sock;
     // A reply owed stays pending until its datagram is handed to the kernel (send is async),
@@ -39,13 +39,14 @@ export class UdpListener implements Listener {
     sock.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (this.draining) return;
       try {
-        const action = acl().check(rinfo.address);
-        if (action === 'drop') {
-          handler.stats.dropped++;
-          return;
-        }
+        const action = gate.check(rinfo.address, 'udp');
+        if (action === 'drop') return;
         const client: ClientInfo = { address: rinfo.address, transport: 'udp', maxSize: 0, padBlock: 0 };
-        const r = action === 'refuse' ? handler.refuse(msg, client) : handler.handle(msg, client);
+        let r;
+        if (action === 'refuse') {
+          gate.countRefused('udp');
+          r = handler.refuse(msg, client);
+        } else r = handler.handle(msg, client);
         if (r === null) return;
         if (!(r instanceof Promise)) sock.send(r, rinfo.port, rinfo.address);
         else {

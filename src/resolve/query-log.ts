@@ -6,12 +6,10 @@
 import { pino, type Logger } from 'pino';
 import { RCODE_NAMES } from '../dns/constants.js';
 import { wireKeyToName } from '../dns/name.js';
+import { typeName } from '../dns/type-names.js';
 import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext } from './query-context.js';
 
-const TYPE_NAMES: Record<number, string> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY',
-};
 
 export class QueryLog {
   private readonly log: Logger;
@@ -34,7 +32,7 @@ export class QueryLog {
         clientName: zone.nameOf(ctx.client.address) ?? null,
         transport: ctx.client.transport,
         name: wireKeyToName(ctx.q.name) || '.',
-        type: TYPE_NAMES[ctx.q.qtype] ?? `TYPE${ctx.q.qtype}`,
+        type: typeName(ctx.q.qtype),
         rcode: rcode === null ? null : RCODE_NAMES[rcode] ?? rcode,
         source: ctx.source,
         upstream: ctx.upstream ?? null,

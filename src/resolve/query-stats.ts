@@ -20,7 +20,7 @@ export class QueryStats {
   /** per-bucket (not cumulative) counts; index LATENCY_BUCKETS.length is +Inf */
   readonly latency = new Float64Array(LATENCY_BUCKETS.length + 1);
   latencySum = 0;
-  refused = 0;
+  /** Packets not worth an answer (shorter than a header, a response); ACL drops are the gate's. */
   dropped = 0;
   /** Signed queries whose TSIG failed (BADKEY, BADSIG, BADTIME, a broken record). */
   tsigFailures = 0;
@@ -73,7 +73,7 @@ export class QueryStats {
       queries: total,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       byTransport, byRcode, bySource: { ...this.bySource },
-      refused: this.refused, dropped: this.dropped, tsigFailures: this.tsigFailures,
+      dropped: this.dropped, tsigFailures: this.tsigFailures,
       latencyMs: { p50: ms(this.quantile(0.5)), p90: ms(this.quantile(0.9)), p99: ms(this.quantile(0.99)) },
     };
   }

@@ -7,7 +7,8 @@ import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
-import { wireKey } from '../dns/name.js';
+import { wireKey, wireKeyToName } from '../dns/name.js';
+import type { ResolverView } from './resolver-view.js';
 import { ParseStatus, parseQuery, type ParsedQuery } from '../dns/query.js';
 import { CLASS_IN, CLASSIC_UDP_SIZE, Opcode, Rcode } from '../dns/constants.js';
 import { encodeName } from '../dns/name.js';
@@ -39,17 +40,15 @@ interface Pipeline {
   forward: ForwardStage;
 }
 
-export class Resolver {
+export class Resolver implements ResolverView {
   readonly stats = new QueryStats();
-  readonly topNames = new HeavyHitters();
-  readonly topClients = new HeavyHitters();
+  private readonly names = new HeavyHitters();
+  private readonly clients = new HeavyHitters();
   /** Set when `log.queries` is on. */
   queryLog: QueryLog | null = null;
   /** Records fed by other modules (leases); they outlive reloads, unlike the zone from the file. */
   readonly layers = new ZoneLayers();
   readonly cache: PacketCache;
-  /** Queries waiting on an upstream; graceful stop waits for zero. */
-  inflight = 0;
   private p!: Pipeline;
   /** RFC 7873 server cookies; null when `cookies.enabled` is false. */
   private cookies: ServerCookies | null = null;
@@ -95,7 +94,8 @@ export class Resolver {
     return this.p.config;
   }
 
-  get zone(): LocalZone {
+  /** The zone port: the local zone in force now (lease names are decided against its static records). */
+  get localZone(): LocalZone {
     return this.p.zone;
   }
 
@@ -106,6 +106,31 @@ export class Resolver {
 
   upstreamStats() {
     return [this.p.defaultGroup, ...this.p.forwardGroups].flatMap((g) => g.stats());
+  }
+
+  cacheStats() {
+    return this.cache.snapshot();
+  }
+
+  flushCache(name?: string): number {
+    return this.cache.flush(name === undefined ? undefined : wireKey(name));
+  }
+
+  /** For the admin view: every record served with authority. (Rooms publish through `layers`.) */
+  zone(): { domain: string; records: ReturnType<LocalZone['records']> } {
+    return { domain: this.p.zone.apexes[0].name, records: this.p.zone.records() };
+  }
+
+  nameOf(address: string): string | undefined {
+    return this.p.zone.nameOf(address);
+  }
+
+  topNames(n: number) {
+    return this.names.top(n).map(({ key, count }) => ({ name: wireKeyToName(key) || '.', count }));
+  }
+
+  topClients(n: number) {
+    return this.clients.top(n).map(({ key, count }) => ({ client: key, count }));
   }
 
   private build(config: Config): Pipeline {
@@ -119,7 +144,7 @@ export class Resolver {
     const stages: Stage[] = [
       new RulesStage(),
       new LocalStage(zone, (target, parent) => this.chase(target, parent)),
-      new CacheStage(this.cache, this.clock, (ctx, entry) => this.prefetch(ctx, entry)),
+      new CacheStage(this.cache, (ctx, entry) => this.prefetch(ctx, entry)),
       forward,
     ];
     return { config, zone, router: buildRouter(zone, forwards), defaultGroup, forwardGroups: forwards.map((f) => f.group), stages, forward };
@@ -151,9 +176,8 @@ export class Resolver {
     }, Math.max(old.config.upstreamTimeoutMs * (old.config.upstreams.length + 1), 5000)).unref();
   }
 
-  /** A REFUSED reply for an ACL refusal (null when the packet is not worth answering). */
+  /** A REFUSED reply for an ACL refusal (null when the packet is not worth answering); the gate counted it. */
   refuse(query: Buffer, client: ClientInfo): Buffer | null {
-    this.stats.refused++;
     const q = parseQuery(query);
     if (q.status === ParseStatus.DROP) return null;
     this.stats.count(client.transport, Rcode.REFUSED);
@@ -173,8 +197,8 @@ export class Resolver {
       stats.count(client.transport, rcode);
       return errorReply(query, q, rcode, client.padBlock);
     }
-    this.topNames.add(q.name);
-    this.topClients.add(client.address);
+    this.names.add(q.name);
+    this.clients.add(client.address);
     if (q.tsigAt >= 0 || q.cookieAt >= 0) return this.handleSigned(query, q, client);
     return this.run(query, q, client, 0);
   }
@@ -233,11 +257,7 @@ export class Resolver {
       if (r === undefined) continue;
       if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
       ctx.startedAt = performance.now();
-      this.inflight++;
-      return r.then((b) => {
-        this.inflight--;
-        return this.finish(ctx, b);
-      });
+      return r.then((b) => this.finish(ctx, b));
     }
     return null;
   }
@@ -311,13 +331,10 @@ export class Resolver {
   }
 
   private prefetch(ctx: QueryContext, entry: CacheEntry): void {
-    this.cache.stats.prefetches++;
     // Copy: the query buffer belongs to the listener and the refresh outlives this call.
     const copy = { q: ctx.q, query: Buffer.from(ctx.query), route: ctx.route };
-    this.p.forward.fetch(copy).then(
-      () => { entry.prefetching = false; },
-      () => { entry.prefetching = false; },
-    );
+    const done = () => this.cache.prefetchDone(entry);
+    this.p.forward.fetch(copy).then(done, done);
   }
 
   close(): void {

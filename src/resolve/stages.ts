@@ -9,7 +9,6 @@ import { errorReply, packAnswer, renderReply } from '../dns/reply.js';
 import { scanResponse, questionKey } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
 import { assemble, readSections } from '../dns/records.js';
-import type { Clock } from '../clock.js';
 import type { CacheEntry, PacketCache } from '../cache/packet-cache.js';
 import type { UpstreamGroup } from '../upstream/upstream-group.js';
 import { AllUpstreamsFailed } from '../upstream/upstream-group.js';
@@ -93,26 +92,16 @@ export class RulesStage implements Stage {
 export class CacheStage implements Stage {
   constructor(
     private readonly cache: PacketCache,
-    private readonly clock: Clock,
     private readonly prefetch: (ctx: QueryContext, entry: CacheEntry) => void,
   ) {}
 
   handle(ctx: QueryContext): StageResult {
-    const entry = this.cache.peekEntry(ctx.q.key);
-    const now = this.clock.now();
-    if (entry === undefined || entry.expiresAt <= now) {
-      this.cache.stats.misses++;
-      return undefined;
-    }
-    this.cache.stats.hits++;
-    entry.hits++;
-    const age = entry.ttl - Math.ceil((entry.expiresAt - now) / 1000);
-    if (this.cache.options.prefetch && !entry.prefetching && entry.hits >= 2 && (entry.expiresAt - now) < entry.ttl * 100) {
-      entry.prefetching = true;
-      this.prefetch(ctx, entry);
-    }
+    const cache = this.cache;
+    const entry = cache.lookup(ctx.q.key);
+    if (entry === undefined) return undefined;
+    if (cache.claimPrefetch(entry)) this.prefetch(ctx, entry);
     ctx.source = 'cache';
-    return renderReply(entry, ctx.q, ctx.query, ctx.maxSize, age, -1, ctx.client.padBlock);
+    return renderReply(entry, ctx.q, ctx.query, ctx.maxSize, cache.ageOf(entry), -1, ctx.client.padBlock);
   }
 }
 

@@ -5,13 +5,9 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Family, IpCommand } from './route-plan.js';
+import { EdgeError } from '../errors.js';
 
-export class IpError extends Error {
-  constructor(readonly code: 'IP_FAILED' | 'IP_MISSING', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IpError';
-  }
-}
+export class IpError extends EdgeError<'IP_FAILED' | 'IP_MISSING'> {}
 
 function run(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {

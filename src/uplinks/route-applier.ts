@@ -9,12 +9,12 @@ import {
   type Family, type IpCommand, type RoutePlan, type RouteSpec, type RuleSpec,
 } from './route-plan.js';
 
-interface IpRule {
+export interface IpRule {
   priority: number; src: string; srclen?: number; dst?: string; dstlen?: number; fwmark?: string;
   table?: string; action?: string; suppress_prefixlen?: number; protocol?: string;
 }
-interface IpRoute {
-  type?: string; dst: string; gateway?: string; dev?: string; table?: string; metric?: number;
+export interface IpRoute {
+  type?: string; dst: string; gateway?: string; dev?: string; table?: string; metric?: number; protocol?: string;
   nexthops?: Array<{ gateway?: string; dev: string; weight?: number }>;
 }
 
@@ -37,14 +37,26 @@ function toRoute(family: Family, r: IpRoute): RouteSpec {
   };
 }
 
+/**
+ * Ours among what `ip -j rule show` and `ip -j route show table all` list: protocol 237 only, so
+ * an operator's own rules and routes are never read as ours (and never deleted).
+ */
+export function installedOf(family: Family, rules: IpRule[], routes: IpRoute[]): RoutePlan {
+  return {
+    rules: rules.filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => toRule(family, r)),
+    routes: routes.filter((r) => r.protocol === String(ROUTE_PROTO) && r.dst === 'default' && r.table !== undefined).map((r) => toRoute(family, r)),
+  };
+}
+
 export async function readInstalled(): Promise<RoutePlan> {
   const routes: RouteSpec[] = [];
   const rules: RuleSpec[] = [];
   for (const family of [4, 6] as const) {
     const rs = await ipJson<IpRule[]>(family, 'rule', 'show');
-    rules.push(...rs.filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => toRule(family, r)));
-    const rt = await ipJson<IpRoute[]>(family, 'route', 'show', 'table', 'all', 'proto', String(ROUTE_PROTO));
-    routes.push(...rt.filter((r) => r.dst === 'default' && r.table !== undefined).map((r) => toRoute(family, r)));
+    const rt = await ipJson<IpRoute[]>(family, 'route', 'show', 'table', 'all');
+    const mine = installedOf(family, rs, rt);
+    rules.push(...mine.rules);
+    routes.push(...mine.routes);
   }
   return { routes, rules };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import { reconcile } from './route-applier.js';
+import { installedOf, reconcile, type IpRoute, type IpRule } from './route-applier.js';
 import { formatCommand, planCommands, planRoutes } from './route-plan.js';
 import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
 
@@ -75,5 +75,24 @@ describe('reconcile', () => {
     const cmds = reconcile(plan('failover', ['wan-a']), { routes: [], rules: [] }).map(formatCommand);
     expect(cmds).toHaveLength(9);
     expect(cmds.every((c) => / (rule|route) del /.test(c) && c.endsWith('237'))).toBe(true);
+  });
+
+  it('reads only what carries protocol 237: a foreign rule and route are never ours, so never deleted', () => {
+    const rules: IpRule[] = [
+      { priority: 10100, src: '10.201.0.2', table: '101', protocol: '237' },
+      { priority: 500, src: '192.168.7.0', srclen: 24, table: '200', protocol: 'static' }, // the operator's own
+      { priority: 32766, src: 'all', table: 'main' },
+    ];
+    const routes: IpRoute[] = [
+      { dst: 'default', gateway: '10.201.0.1', dev: 'wan1', table: '101', protocol: '237' },
+      { dst: 'default', gateway: '192.168.7.1', dev: 'lan9', table: '200', protocol: 'static' },
+      { dst: 'default', gateway: '10.201.0.1', dev: 'wan1', protocol: 'dhcp' }, // main table, from the WAN's DHCP client
+    ];
+    const mine = installedOf(4, rules, routes);
+    expect(mine.rules.map((r) => r.pref)).toEqual([10100]);
+    expect(mine.routes.map((r) => r.table)).toEqual([101]);
+    const cleanup = reconcile(mine, { routes: [], rules: [] }).map(formatCommand);
+    expect(cleanup).toEqual(['ip rule del from 10.201.0.2 lookup 101 pref 10100 protocol 237', 'ip route del default table 101 metric 0 proto 237']);
+    expect(cleanup.join('\n')).not.toMatch(/192\.168\.7|table 200/);
   });
 });

@@ -17,6 +17,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { MultiWan, Uplink } from './uplink-model.js';
+import { MARK_MASK } from './policies/policy-model.js';
 
 export const ROUTE_PROTO = 237;
 export const UNREACHABLE_METRIC = 65535;
@@ -47,7 +48,7 @@ export interface RuleSpec {
   from?: string;
   /** a destination prefix (policies) */
   to?: string;
-  /** a packet mark, matched under mask 0xffff (domain policies) */
+  /** a packet mark, matched under MARK_MASK (domain policies) */
   fwmark?: number;
   /** the table to look up; absent with `action` */
   table?: number | 'main';
@@ -114,7 +115,7 @@ export function routeValue(r: RouteSpec): string {
 }
 
 function ruleMatch(r: RuleSpec): string {
-  return `${r.from !== undefined ? ` from ${r.from}` : ''}${r.to !== undefined ? ` to ${r.to}` : ''}${r.fwmark !== undefined ? ` fwmark 0x${r.fwmark.toString(16)}/0xffff` : ''}`;
+  return `${r.from !== undefined ? ` from ${r.from}` : ''}${r.to !== undefined ? ` to ${r.to}` : ''}${r.fwmark !== undefined ? ` fwmark 0x${r.fwmark.toString(16)}/0x${MARK_MASK.toString(16)}` : ''}`;
 }
 
 function ruleTarget(r: RuleSpec): string {

@@ -17,3 +17,17 @@ export interface UplinkSource {
   /** Called after every change; returns the unsubscribe function. */
   onChange(cb: () => void): () => void;
 }
+
+/**
+ * What rooms outside uplinks/ (smart queueing, WireGuard) may follow: the route source, the
+ * selection in force, every probe RTT, and when the routes of a change are in. The monitor
+ * implements it; they never take the monitor itself.
+ */
+export interface UplinkEvents extends UplinkSource {
+  readonly uplinks: ReadonlyArray<{ readonly name: string; readonly priority: number }>;
+  current(): { active: string[] } | null;
+  /** Every probe RTT sample (ms) of every uplink; returns the unsubscribe function. */
+  onRtt(cb: (uplink: string, rttMs: number, at: number) => void): () => void;
+  /** Resolves once the routes for the selection in force are applied. */
+  routesSettled(): Promise<void>;
+}

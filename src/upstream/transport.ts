@@ -7,6 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import type { Buffer } from 'node:buffer';
 import type { UpstreamProtocol } from '../config/types.js';
 import { questionKey } from '../dns/scan.js';
+import { EdgeError } from '../errors.js';
 
 export interface Transport {
   readonly protocol: UpstreamProtocol;
@@ -29,12 +30,7 @@ export interface CookieStatus {
 
 export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_NETWORK' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_CLOSED' | 'UPSTREAM_HTTP';
 
-export class UpstreamError extends Error {
-  constructor(readonly code: UpstreamErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UpstreamError';
-  }
-}
+export class UpstreamError extends EdgeError<UpstreamErrorCode> {}
 
 /**
  * Where upstream sockets bind (the selected uplink's source address); undefined: let the kernel

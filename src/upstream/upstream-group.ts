@@ -12,6 +12,7 @@ import { Rcode } from '../dns/constants.js';
 import { isIPv6 } from 'node:net';
 import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { UpstreamError, type SourceAddress, type Transport } from './transport.js';
+import { EdgeError } from '../errors.js';
 
 export interface UpstreamStats {
   name: string;
@@ -52,11 +53,9 @@ export interface UpstreamAnswer {
   uplink?: string;
 }
 
-export class AllUpstreamsFailed extends Error {
-  readonly code = 'UPSTREAM_ALL_FAILED';
+export class AllUpstreamsFailed extends EdgeError<'UPSTREAM_ALL_FAILED'> {
   constructor(readonly errors: Error[], readonly lastAnswer?: Buffer) {
-    super(`every upstream failed: ${errors.map((e) => e.message).join('; ')}`, { cause: errors[0] });
-    this.name = 'AllUpstreamsFailed';
+    super('UPSTREAM_ALL_FAILED', `every upstream failed: ${errors.map((e) => e.message).join('; ')}`, { cause: errors[0] });
   }
 }
 

@@ -71,7 +71,7 @@ export function clientAllowedIps(s: WgSettings, scope: TunnelScope): string[] {
 }
 
 /** Uplink names, the selected ones first, then the rest by failover priority. */
-export function uplinkPreference(active: string[], uplinks: Array<{ name: string; priority: number }>): string[] {
+export function uplinkPreference(active: string[], uplinks: ReadonlyArray<{ readonly name: string; readonly priority: number }>): string[] {
   const rest = [...uplinks].sort((a, b) => b.priority - a.priority).map((u) => u.name).filter((n) => !active.includes(n));
   return [...active, ...rest];
 }

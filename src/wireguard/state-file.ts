@@ -18,7 +18,6 @@ const statePeer = z.strictObject({
 
 const stateSchema = z.strictObject({ version: z.literal(1), peers: z.array(statePeer) });
 
-export type StatePeer = z.infer<typeof statePeer>;
 export type WgState = z.infer<typeof stateSchema>;
 
 export function readState(path: string): WgState {

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { networkOf } from '../prefix.js';
 import type { RawConfig } from '../config/schema.js';
+import { EdgeError } from '../errors.js';
 
 export type PeerMode = 'remote-access' | 'site-to-site';
 export type TunnelScope = 'full' | 'split';
@@ -54,16 +55,10 @@ export interface WgSettings {
 
 type RawWg = NonNullable<RawConfig['wireguard']>;
 
-export class WgError extends Error {
-  constructor(
-    readonly code: 'WG_KEY_MISSING' | 'WG_KEY_INVALID' | 'WG_STATE_INVALID' | 'WG_PEER_INVALID' | 'WG_NO_ADDRESS' | 'WG_NO_ENDPOINT' | 'WG_TOOL_FAILED' | 'WG_NOT_CONFIGURED',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'WgError';
-  }
-}
+export type WgErrorCode =
+  'WG_KEY_MISSING' | 'WG_KEY_INVALID' | 'WG_STATE_INVALID' | 'WG_PEER_INVALID' | 'WG_NO_ADDRESS' | 'WG_NO_ENDPOINT' | 'WG_TOOL_FAILED' | 'WG_NOT_CONFIGURED';
+
+export class WgError extends EdgeError<WgErrorCode> {}
 
 export function hostOf(cidr: string): string {
   return cidr.split('/')[0];

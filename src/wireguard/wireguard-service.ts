@@ -9,7 +9,7 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ZoneLayers } from '../zone/zone-layers.js';
-import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import type { UplinkEvents } from '../uplinks/uplink-source.js';
 import { applyTunnel, type Implementation } from './apply-tunnel.js';
 import { loadPeers } from './peer-set.js';
 import { publishPeerNames, WG_ORIGIN } from './peer-names.js';
@@ -63,7 +63,7 @@ export class WireguardService {
 
   constructor(
     private settings: WgSettings,
-    private readonly deps: { layers: ZoneLayers; zoneTtl: number; uplinks: () => UplinkMonitor | null; clock: Clock; log: Logger },
+    private readonly deps: { layers: ZoneLayers; zoneTtl: number; uplinks: () => UplinkEvents | null; clock: Clock; log: Logger },
   ) {}
 
   start(): Promise<void> {
@@ -86,7 +86,7 @@ export class WireguardService {
     return this.apply('config reloaded');
   }
 
-  private follow(m: UplinkMonitor | null): void {
+  private follow(m: UplinkEvents | null): void {
     this.unsubscribe?.();
     this.unsubscribe = m?.onChange(() => this.onUplinkChange(m)) ?? null;
     this.lastActive = m?.current()?.active.join(',') ?? '';
@@ -120,7 +120,7 @@ export class WireguardService {
     }
   }
 
-  private onUplinkChange(m: UplinkMonitor): void {
+  private onUplinkChange(m: UplinkEvents): void {
     const active = m.current()?.active.join(',') ?? '';
     if (active === this.lastActive) return;
     this.lastActive = active;

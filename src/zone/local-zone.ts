@@ -12,6 +12,7 @@ import { wireKey, wireKeyToName } from '../dns/name.js';
 import type { ParsedQuery } from '../dns/query.js';
 import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from '../dns/reverse.js';
 import ipaddr from 'ipaddr.js';
+import { typeName as typeNameOf } from '../dns/type-names.js';
 import { toAnswer, type ZoneRecord } from './records.js';
 import { ZoneLayers, type TypeMap } from './zone-layers.js';
 
@@ -35,6 +36,8 @@ interface Snapshot {
 /** SOA MINIMUM: how long resolvers may cache our NXDOMAIN. Short, so new lease names show fast. */
 export const NEGATIVE_TTL = 30;
 const MAX_CNAME_CHAIN = 8;
+/** The types a zone record can have (config and layers): other question types find nothing. */
+const ZONE_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR, RRType.NS, RRType.SOA]);
 
 export class LocalZone {
   readonly apexes: Apex[];
@@ -210,7 +213,7 @@ export class LocalZone {
         for (const list of types.values()) answers.push(...list);
         break;
       }
-      const typeName = dnsPacketTypeName(q.qtype);
+      const typeName = ZONE_TYPES.has(q.qtype) ? typeNameOf(q.qtype) : undefined;
       const cname = types.get('CNAME');
       if (cname && typeName !== 'CNAME') {
         answers.push(cname[0]);
@@ -229,14 +232,6 @@ export class LocalZone {
     const authority = answers.length === 0 || rcode === Rcode.NXDOMAIN ? soa() : [];
     return encodeBody(query, q, 0x0400 | 0x0080 | rcode, answers, authority);
   }
-}
-
-const TYPE_NAMES: Record<number, string> = {
-  [RRType.A]: 'A', [RRType.AAAA]: 'AAAA', [RRType.CNAME]: 'CNAME', [RRType.TXT]: 'TXT', [RRType.MX]: 'MX',
-  [RRType.SRV]: 'SRV', [RRType.PTR]: 'PTR', [RRType.NS]: 'NS', [RRType.SOA]: 'SOA',
-};
-function dnsPacketTypeName(qtype: number): string | undefined {
-  return TYPE_NAMES[qtype];
 }
 
 /**

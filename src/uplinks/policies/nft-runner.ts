@@ -1,13 +1,9 @@
 /** The one place the policies run `nft`: a script on stdin, and JSON reads of our own table. */
 import { execFile } from 'node:child_process';
 import { NFT_TABLE, type NftExisting } from './nft-render.js';
+import { EdgeError } from '../../errors.js';
 
-export class NftError extends Error {
-  constructor(readonly code: 'NFT_FAILED' | 'NFT_MISSING', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'NftError';
-  }
-}
+export class NftError extends EdgeError<'NFT_FAILED' | 'NFT_MISSING'> {}
 
 function nft(args: string[], input?: string, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,344 @@
+/**
+ * Each room as a `Component`: what it is started from, what a reload changes, what stopping
+ * leaves. The order they run in is `componentsFor` at the bottom: one visible list.
+ */
+import { AdminServer } from '../admin/admin-server.js';
+import { NO_UPLINKS, type AdminSources } from '../admin/sources.js';
+import { QueueingService } from '../aqm/queueing-service.js';
+import { queueingFromConfig } from '../aqm/queueing-model.js';
+import type { Config } from '../config/types.js';
+import { LeaseManager, type LeasesConfig } from '../leases/lease-manager.js';
+import { ListenerSet, basicFactory } from '../listen/listener-set.js';
+import { TlsMaterial } from '../listen/tls-material.js';
+import { Resolver } from '../resolve/resolver.js';
+import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
+import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import { multiWanFromConfig, uplinksFromConfig } from '../uplinks/uplink-model.js';
+import { wgFromConfig } from '../wireguard/wg-model.js';
+import { NO_WIREGUARD, WireguardService } from '../wireguard/wireguard-service.js';
+import type { Component } from './component.js';
+import type { AppContext } from './context.js';
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The certificate for DoT/DoH: re-read on every reload; one that does not load refuses the reload. */
+class TlsComponent implements Component {
+  readonly name = 'tls';
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    if (!c.tls) return;
+    this.ctx.tls = new TlsMaterial(c.tls.cert, c.tls.key, this.ctx.log);
+    this.ctx.tls.watch();
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    if (!next.tls) return;
+    if (!this.ctx.tls) return this.start(next);
+    if (!this.ctx.tls.reload(next.tls.cert, next.tls.key)) throw new Error('TLS certificate or key did not load');
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.tls?.close();
+  }
+}
+
+/**
+ * The uplink monitor. A reload that changes `uplinks` or `multi-wan` makes a new one; the old
+ * one is kept (a way back) until commit, and then stopped, leaving its routes to the new one.
+ */
+class UplinksComponent implements Component {
+  readonly name = 'uplinks';
+  private retired: { monitor: UplinkMonitor | null; keepRoutes: boolean } | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  private make(c: Config): UplinkMonitor | null {
+    if (c.raw.uplinks.length === 0) return null;
+    const m = new UplinkMonitor(uplinksFromConfig(c.raw), multiWanFromConfig(c.raw), this.ctx.clock, this.ctx.log);
+    m.start();
+    return m;
+  }
+
+  async start(c: Config): Promise<void> {
+    this.ctx.uplinks = this.make(c);
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    const key = (c: Config) => [c.raw.uplinks, c.raw['multi-wan']];
+    if (same(key(next), key(prev))) return;
+    if (this.retired !== null) { // going back: the monitor kept for it takes over again
+      const made = this.ctx.uplinks;
+      this.ctx.uplinks = this.retired.monitor;
+      this.retired = null;
+      await made?.stop(false);
+      return;
+    }
+    const keepRoutes = next.raw.uplinks.length > 0 && next.raw['multi-wan']?.['apply-routes'] === true;
+    this.retired = { monitor: this.ctx.uplinks, keepRoutes };
+    this.ctx.uplinks = this.make(next);
+  }
+
+  async commit(): Promise<void> {
+    const r = this.retired;
+    this.retired = null;
+    await r?.monitor?.stop(!r.keepRoutes); // the new monitor reconciles what the old one installed
+  }
+
+  async stop(): Promise<void> {
+    await this.ctx.uplinks?.stop(true);
+  }
+}
+
+class ResolverComponent implements Component {
+  readonly name = 'resolver';
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    this.ctx.resolver = new Resolver(c, this.ctx.clock, this.ctx.log, this.ctx.uplinks);
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    this.ctx.resolver.apply(next, this.ctx.uplinks);
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.resolver.setAnswerObserver(null);
+    this.ctx.resolver.close();
+  }
+}
+
+/** Multi-WAN policies: nftables marks and the resolver's address learner, on the current monitor. */
+class PoliciesComponent implements Component {
+  readonly name = 'policies';
+  engine: PolicyEngine | null = null;
+  private on: UplinkMonitor | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(): Promise<void> {
+    const m = this.ctx.uplinks;
+    this.on = m;
+    if (m === null || m.multiWan.policies.length === 0) return;
+    this.engine = new PolicyEngine(m, this.ctx.clock, this.ctx.log);
+    this.engine.start();
+    this.ctx.observe(this.name, this.engine.learner);
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    if (this.ctx.uplinks === this.on) return; // policies are part of multi-wan: same monitor, same policies
+    this.ctx.observe(this.name, null);
+    await this.engine?.stop((next.raw['multi-wan']?.policies.length ?? 0) === 0);
+    this.engine = null;
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.engine?.stop(true);
+  }
+}
+
+/** Smart queueing: restarted when its settings change, else it follows the current monitor's RTT. */
+class QueueingComponent implements Component {
+  readonly name = 'queueing';
+  service: QueueingService | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    const want = queueingFromConfig(c.raw);
+    if (want.length === 0) return;
+    this.service = new QueueingService(want, () => this.ctx.uplinks, this.ctx.clock, this.ctx.log);
+    await this.service.start();
+    this.ctx.observe(this.name, this.service.learner);
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    if (this.service && same(queueingFromConfig(next.raw), queueingFromConfig(prev.raw))) {
+      this.service.follow(this.ctx.uplinks);
+      return;
+    }
+    await this.stop();
+    this.service = null;
+    this.ctx.observe(this.name, null);
+    await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
+  }
+}
+
+function leasesConfig(c: Config): LeasesConfig | null {
+  const l = c.raw.leases;
+  if (!l || (!l.kea4 && !l.kea6)) return null;
+  return { kea4: l.kea4, kea6: l.kea6, ttl: Math.round(l.ttl / 1000), conflict: l.conflict };
+}
+
+/** The Kea lease readers: restarted when `leases` or the zone domain changes. */
+class LeasesComponent implements Component {
+  readonly name = 'leases';
+  manager: LeaseManager | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    const want = leasesConfig(c);
+    if (want === null) return;
+    this.manager = new LeaseManager(want, () => this.ctx.resolver.localZone, this.ctx.resolver.layers, this.ctx.clock, this.ctx.log);
+    this.manager.start();
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    if (same(leasesConfig(next), leasesConfig(prev)) && next.zone.domain === prev.zone.domain) {
+      this.manager?.republishAll(); // static records may have changed: re-decide conflicts
+      return;
+    }
+    this.manager?.close(true);
+    this.manager = null;
+    await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    this.manager?.close(false);
+  }
+}
+
+/** The tunnel; its failures never stop DNS. Before the listeners: its DNS listener needs its interface. */
+class WireguardComponent implements Component {
+  readonly name = 'wireguard';
+  service: WireguardService | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    const settings = wgFromConfig(c);
+    if (settings === null) return;
+    this.service = new WireguardService(settings, {
+      layers: this.ctx.resolver.layers, zoneTtl: c.zone.ttl, uplinks: () => this.ctx.uplinks, clock: this.ctx.clock, log: this.ctx.log,
+    });
+    await this.service.start();
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    const settings = wgFromConfig(next);
+    if (settings === null) {
+      await this.stop();
+      this.service = null;
+    } else if (this.service) await this.service.update(settings);
+    else await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
+  }
+}
+
+class GateComponent implements Component {
+  readonly name = 'acl';
+  constructor(private readonly ctx: AppContext) {}
+  async start(c: Config): Promise<void> { this.ctx.gate.reconfigure(c.acl); }
+  async reconfigure(next: Config): Promise<void> { this.ctx.gate.reconfigure(next.acl); }
+  async stop(): Promise<void> { /* rules only */ }
+}
+
+class ListenersComponent implements Component {
+  readonly name = 'listeners';
+  set: ListenerSet | null = null;
+  private limits = { idleMs: 0, maxConnections: 0 };
+  private errorsLogged = 0;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    this.limits = { idleMs: c.limits.tcpIdleMs, maxConnections: c.limits.tcpConnections };
+    this.set = new ListenerSet({
+      handler: this.ctx.resolver,
+      gate: this.ctx.gate,
+      onError: (err, where) => {
+        // Bounded: a bug hit by every packet must not flood the log.
+        if (this.errorsLogged++ < 100) this.ctx.log.error({ err, listener: where }, 'query handling failed');
+      },
+      limits: () => this.limits,
+      tls: () => this.ctx.tls,
+    }, this.ctx.log, this.ctx.factory ?? basicFactory);
+    await this.set.apply(c.listen, true);
+    this.set.watchInterfaces();
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    this.limits = { idleMs: next.limits.tcpIdleMs, maxConnections: next.limits.tcpConnections };
+    await this.set!.apply(next.listen, false);
+  }
+
+  async stop(): Promise<void> {
+    await this.set?.close();
+  }
+}
+
+/** The admin API; its settings apply at the next start. */
+class AdminComponent implements Component {
+  readonly name = 'admin';
+  private server: AdminServer | null = null;
+  constructor(private readonly ctx: AppContext, private readonly sources: AdminSources) {}
+
+  async start(c: Config): Promise<void> {
+    if (!c.admin.http && !c.admin.socket) return;
+    this.server = new AdminServer(c.admin, this.sources, this.ctx.log);
+    await this.server.start();
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    if (!same(next.admin, prev.admin)) this.ctx.log.warn('admin settings changed: they apply at the next start');
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+  }
+}
+
+export interface Rooms {
+  components: Component[];
+  listeners: ListenersComponent;
+  leases: LeasesComponent;
+  wireguard: WireguardComponent;
+}
+
+/**
+ * The components in the order they start (and reconfigure); they stop in reverse. The listeners
+ * open last, when everything they hand queries to is ready; the admin API last of all.
+ */
+export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true } | { ok: false; error: Error }>): Rooms {
+  const policies = new PoliciesComponent(ctx);
+  const queueing = new QueueingComponent(ctx);
+  const leases = new LeasesComponent(ctx);
+  const wireguard = new WireguardComponent(ctx);
+  const listeners = new ListenersComponent(ctx);
+  const sources: AdminSources = {
+    resolver: () => ctx.resolver,
+    acl: () => ctx.gate.snapshot(),
+    leases: () => leases.manager?.list() ?? [], leaseStats: () => leases.manager?.stats() ?? [],
+    uplinks: () => {
+      const m = ctx.uplinks;
+      if (m === null) return NO_UPLINKS;
+      return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
+    },
+    queueing: () => queueing.service?.status() ?? Promise.resolve([]),
+    queueingRates: () => queueing.service?.rates() ?? [],
+    queueingClasses: () => queueing.service?.classSamples() ?? [],
+    wireguard: () => wireguard.service?.status() ?? Promise.resolve(NO_WIREGUARD),
+    wireguardPeers: () => wireguard.service?.cachedPeers() ?? [],
+    policies: () => policies.engine?.status() ?? Promise.resolve({ policies: [], error: null }),
+    policySnapshot: () => policies.engine?.snapshot() ?? [],
+    reload,
+  };
+  const components: Component[] = [
+    new TlsComponent(ctx),
+    new UplinksComponent(ctx),
+    new ResolverComponent(ctx),
+    policies,
+    queueing,
+    leases,
+    wireguard,
+    new GateComponent(ctx),
+    listeners,
+    new AdminComponent(ctx, sources),
+  ];
+  return { components, listeners, leases, wireguard };
+}
+
+export { leasesConfig };

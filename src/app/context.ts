@@ -1,0 +1,30 @@
+/**
+ * What the components share, owned by the composition root: the clock and the logger, and the
+ * state a component publishes for those after it (the uplink monitor, the resolver, the ACL
+ * gate, the TLS material). Nothing outside app/ sees this object.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { ListenerFactory } from '../listen/listener-set.js';
+import { AclGate } from '../listen/acl-gate.js';
+import type { TlsMaterial } from '../listen/tls-material.js';
+import { combineObservers, type AnswerObserver } from '../resolve/answer-observer.js';
+import type { Resolver } from '../resolve/resolver.js';
+import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+
+export class AppContext {
+  uplinks: UplinkMonitor | null = null;
+  /** Set by the resolver component's start; every later component may use it. */
+  resolver!: Resolver;
+  tls: TlsMaterial | undefined;
+  readonly gate = new AclGate([]);
+  private readonly observers = new Map<string, AnswerObserver | null>();
+
+  constructor(readonly clock: Clock, readonly log: Logger, readonly factory: ListenerFactory | undefined) {}
+
+  /** Domain policies and queueing classes both learn addresses from answers: one observer of both. */
+  observe(owner: string, o: AnswerObserver | null): void {
+    this.observers.set(owner, o);
+    this.resolver.setAnswerObserver(combineObservers([...this.observers.values()]));
+  }
+}
