@@ -181,7 +181,7 @@ class LeasesComponent implements Component {
   async start(c: Config): Promise<void> {
     const want = leasesConfig(c);
     if (want === null) return;
-    this.manager = new LeaseManager(want, () => this.ctx.resolver.localZone, this.ctx.resolver.layers, this.ctx.clock, this.ctx.log);
+    this.manager = new LeaseManager(want, this.ctx.zone(), this.ctx.clock, this.ctx.log);
     this.manager.start();
   }
 
@@ -210,7 +210,7 @@ class WireguardComponent implements Component {
     const settings = wgFromConfig(c);
     if (settings === null) return;
     this.service = new WireguardService(settings, {
-      layers: this.ctx.resolver.layers, zoneTtl: c.zone.ttl, uplinks: () => this.ctx.uplinks, clock: this.ctx.clock, log: this.ctx.log,
+      zone: this.ctx.zone(), zoneTtl: c.zone.ttl, uplinks: () => this.ctx.uplinks, clock: this.ctx.clock, log: this.ctx.log,
     });
     await this.service.start();
   }

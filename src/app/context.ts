@@ -11,6 +11,7 @@ import type { TlsMaterial } from '../listen/tls-material.js';
 import { combineObservers, type AnswerObserver } from '../resolve/answer-observer.js';
 import type { Resolver } from '../resolve/resolver.js';
 import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import { zonePort, type ZonePort } from '../zone/zone-port.js';
 
 export class AppContext {
   uplinks: UplinkMonitor | null = null;
@@ -21,6 +22,11 @@ export class AppContext {
   private readonly observers = new Map<string, AnswerObserver | null>();
 
   constructor(readonly clock: Clock, readonly log: Logger, readonly factory: ListenerFactory | undefined) {}
+
+  /** Where leases and WireGuard publish their names (the layers outlive reloads of the zone). */
+  zone(): ZonePort {
+    return zonePort(this.resolver.layers, () => this.resolver.localZone);
+  }
 
   /** Domain policies and queueing classes both learn addresses from answers: one observer of both. */
   observe(owner: string, o: AnswerObserver | null): void {

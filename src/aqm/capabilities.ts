@@ -5,7 +5,7 @@
  * named explicitly that the kernel lacks is a warning, and the fallback is used.
  */
 import type { Algorithm, QdiscKind } from './queueing-model.js';
-import { runCommand } from './tc-runner.js';
+import { systemHost, type HostPort } from '../host/host-port.js';
 
 export interface Capabilities {
   cake: boolean;
@@ -16,18 +16,18 @@ export interface Capabilities {
   error: string | null;
 }
 
-export async function probeCapabilities(): Promise<Capabilities> {
+export async function probeCapabilities(host: HostPort = systemHost): Promise<Capabilities> {
   const dev = `edq${process.pid % 100000}`;
   try {
-    await runCommand({ cmd: 'ip', args: ['link', 'add', dev, 'type', 'ifb'] });
+    await host.run('ip', ['link', 'add', dev, 'type', 'ifb']);
   } catch (e) {
     return { cake: false, fqCodel: false, htb: true, ifb: false, error: `cannot create an ifb device to test qdiscs on: ${(e as Error).message}` };
   }
-  const has = (kind: string) => runCommand({ cmd: 'tc', args: ['qdisc', 'replace', 'dev', dev, 'root', kind] }).then(() => true, () => false);
+  const has = (kind: string) => host.run('tc', ['qdisc', 'replace', 'dev', dev, 'root', kind]).then(() => true, () => false);
   try {
     return { cake: await has('cake'), fqCodel: await has('fq_codel'), htb: await has('htb'), ifb: true, error: null };
   } finally {
-    await runCommand({ cmd: 'ip', args: ['link', 'del', dev] }).catch(() => undefined);
+    await host.run('ip', ['link', 'del', dev]).catch(() => undefined);
   }
 }
 

@@ -4,7 +4,7 @@
  * What was on is remembered and turned back on when edgedns stops shaping the device.
  */
 import type { Command } from './tc-render.js';
-import { runCommand } from './tc-runner.js';
+import type { HostPort } from '../host/host-port.js';
 
 const FEATURES: Array<[string, string]> = [
   ['generic-segmentation-offload', 'gso'], ['tcp-segmentation-offload', 'tso'], ['generic-receive-offload', 'gro'],
@@ -25,16 +25,16 @@ export function offloadCommand(dev: string, features: string[], state: 'on' | 'o
 }
 
 /** Turn them off; resolves with what was on (to restore), or why it could not. */
-export async function disableOffloads(dev: string): Promise<{ restore: string[]; error: string | null }> {
+export async function disableOffloads(host: HostPort, dev: string): Promise<{ restore: string[]; error: string | null }> {
   try {
-    const on = enabledOffloads(await runCommand({ cmd: 'ethtool', args: ['-k', dev] }));
-    if (on.length > 0) await runCommand(offloadCommand(dev, on, 'off'));
+    const on = enabledOffloads(await host.run('ethtool', ['-k', dev]));
+    if (on.length > 0) await host.run('ethtool', offloadCommand(dev, on, 'off').args);
     return { restore: on, error: null };
   } catch (e) {
     return { restore: [], error: (e as Error).message };
   }
 }
 
-export async function restoreOffloads(dev: string, features: string[]): Promise<void> {
-  if (features.length > 0) await runCommand(offloadCommand(dev, features, 'on')).catch(() => undefined);
+export async function restoreOffloads(host: HostPort, dev: string, features: string[]): Promise<void> {
+  if (features.length > 0) await host.run('ethtool', offloadCommand(dev, features, 'on').args).catch(() => undefined);
 }

@@ -5,7 +5,6 @@
  * configured, samples every class each second (sent, drops, backlog → queue delay p50/p99 over
  * the last minute), and on stop removes its qdiscs and gives the offloads back.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { UplinkEvents } from '../uplinks/uplink-source.js';
@@ -18,6 +17,7 @@ import {
   classPlan, clearCommands, describeTree, ingressCommands, offloadsOff, rateCommands, removeCommands, ROOT_HANDLE, shaperCommands,
 } from './tc-render.js';
 import { classStats, qdiscs, runAll, runCommand, runTcBatch, type TcQdisc } from './tc-runner.js';
+import { systemHost, type HostPort } from '../host/host-port.js';
 import { showRate } from './rate.js';
 
 /** Seconds of queue-delay samples a class keeps for its percentiles. */
@@ -82,17 +82,13 @@ interface Runtime {
   samples: Map<string, ClassSample>;
 }
 
-function counter(dev: string, which: 'tx_bytes' | 'rx_bytes'): number {
-  try {
-    return Number(readFileSync(`/sys/class/net/${dev}/statistics/${which}`, 'utf8'));
-  } catch {
-    return 0;
-  }
+function counter(host: HostPort, dev: string, which: 'tx_bytes' | 'rx_bytes'): number {
+  return Number(host.read(`/sys/class/net/${dev}/statistics/${which}`) ?? 0);
 }
 
 /** Our qdiscs on a device (root handle `ed:` and the leaves under it), or none when it cannot be read. */
-async function ownQdiscs(dev: string): Promise<TcQdisc[]> {
-  return (await qdiscs(dev).catch(() => [] as TcQdisc[])).filter((q) => q.handle === ROOT_HANDLE || (q.parent?.startsWith(ROOT_HANDLE) ?? false));
+async function ownQdiscs(host: HostPort, dev: string): Promise<TcQdisc[]> {
+  return (await qdiscs(host, dev).catch(() => [] as TcQdisc[])).filter((q) => q.handle === ROOT_HANDLE || (q.parent?.startsWith(ROOT_HANDLE) ?? false));
 }
 
 function percentile(xs: number[], p: number): number {
@@ -112,7 +108,10 @@ export class QueueingService {
   /** Domain classes: set as the resolver's answer observer (with the policies' one) while serving. */
   learner: ClassLearner | null = null;
 
-  constructor(settings: QueueingSettings[], private readonly monitor: () => UplinkEvents | null, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(
+    settings: QueueingSettings[], private readonly monitor: () => UplinkEvents | null, private readonly clock: Clock, private readonly log: Logger,
+    private readonly host: HostPort = systemHost,
+  ) {
     this.rt = settings.map((s) => ({
       s, kind: null, reason: 'not applied yet', counters: null, lastChange: null, changing: false, offloaded: new Map(), offloads: 'kept', samples: new Map(),
     }));
@@ -120,11 +119,11 @@ export class QueueingService {
 
   /** `sample`: false for a one-shot apply (`edgedns queueing apply`), which samples nothing. */
   async start(sample = true): Promise<void> {
-    this.caps = await probeCapabilities();
+    this.caps = await probeCapabilities(this.host);
     this.log.info({ cake: this.caps.cake, fq_codel: this.caps.fqCodel, error: this.caps.error }, 'smart queueing: kernel capabilities');
     for (const r of this.rt) await this.apply(r);
     const targets = ClassLearner.targetsFor(this.rt);
-    if (targets.length > 0) this.learner = new ClassLearner(targets, runTcBatch, this.clock, this.log);
+    if (targets.length > 0) this.learner = new ClassLearner(targets, (cmds) => runTcBatch(this.host, cmds), this.clock, this.log);
     this.follow(this.monitor());
     if (sample && this.rt.some((r) => r.kind !== null && r.kind !== 'cake')) {
       this.sampler = setInterval(() => void this.sample(), 1000);
@@ -137,7 +136,7 @@ export class QueueingService {
     for (const r of this.rt) {
       if (r.kind === null || r.kind === 'cake') continue;
       for (const [direction, dev, rate] of this.devices(r)) {
-        const [classes, leaves] = await Promise.all([classStats(dev).catch(() => []), ownQdiscs(dev)]);
+        const [classes, leaves] = await Promise.all([classStats(this.host, dev).catch(() => []), ownQdiscs(this.host, dev)]);
         for (const p of classPlan(rate, r.kind, r.s.classes)) {
           const c = classes.find((x) => x.classid === p.classid);
           const leaf = leaves.find((q) => q.parent === p.classid);
@@ -180,16 +179,16 @@ export class QueueingService {
     }
     try {
       // From nothing of ours: a tree left by an earlier run (or a failed apply) cannot be changed in place.
-      for (const c of clearCommands(r.s)) await runCommand(c).catch(() => undefined);
-      if (r.s.up !== undefined) await runAll(shaperCommands(r.s.interface, r.up?.rate ?? r.s.up, kind, r.s, false));
-      if (r.s.ingress && r.s.down !== undefined) await runAll(ingressCommands(r.s, r.down?.rate ?? r.s.down, kind));
+      for (const c of clearCommands(r.s)) await runCommand(this.host, c).catch(() => undefined);
+      if (r.s.up !== undefined) await runAll(this.host, shaperCommands(r.s.interface, r.up?.rate ?? r.s.up, kind, r.s, false));
+      if (r.s.ingress && r.s.down !== undefined) await runAll(this.host, ingressCommands(r.s, r.down?.rate ?? r.s.down, kind));
       r.kind = kind;
       r.reason = warning ?? reason;
       await this.setOffloads(r);
       this.log.info({ uplink: r.s.uplink, interface: r.s.interface, qdisc: kind, why: reason,
         up: r.s.up !== undefined ? showRate(r.up?.rate ?? r.s.up) : null, down: r.s.down !== undefined ? showRate(r.s.down) : null }, 'smart queueing applied');
     } catch (e) {
-      for (const c of removeCommands(r.s)) await runCommand(c).catch(() => undefined);
+      for (const c of removeCommands(r.s)) await runCommand(this.host, c).catch(() => undefined);
       r.kind = null;
       r.reason = `apply failed: ${(e as Error).message}`;
       this.log.error({ uplink: r.s.uplink, err: (e as Error).message }, 'smart queueing: apply failed; the interface keeps what it had');
@@ -208,7 +207,7 @@ export class QueueingService {
     }
     const errors: string[] = [];
     for (const dev of [r.s.interface, ...(r.s.ingress && r.s.down !== undefined ? [r.s.ifb] : [])]) {
-      const { restore, error } = await disableOffloads(dev);
+      const { restore, error } = await disableOffloads(this.host, dev);
       if (error !== null) errors.push(error);
       if (restore.length > 0 && dev === r.s.interface) r.offloaded.set(dev, restore);
     }
@@ -218,7 +217,7 @@ export class QueueingService {
 
   /** ms the packets now in our own queues (egress, and the ifb for downloads) will wait. */
   private async ownDelayMs(r: Runtime): Promise<number> {
-    const backlog = async (dev: string) => (await ownQdiscs(dev)).filter(holdsPackets).reduce((n, q) => n + q.backlog, 0);
+    const backlog = async (dev: string) => (await ownQdiscs(this.host, dev)).filter(holdsPackets).reduce((n, q) => n + q.backlog, 0);
     const up = r.up ? ((await backlog(r.s.interface)) * 8 * 1000) / r.up.rate : 0;
     const down = r.down ? ((await backlog(r.s.ifb)) * 8 * 1000) / r.down.rate : 0;
     return up + down;
@@ -238,8 +237,8 @@ export class QueueingService {
 
   private async autorateStep(r: Runtime, rttMs: number, at: number, ownDelayMs: number): Promise<void> {
     const uplink = r.s.uplink;
-    const tx = counter(r.s.interface, 'tx_bytes');
-    const rx = counter(r.s.interface, 'rx_bytes');
+    const tx = counter(this.host, r.s.interface, 'tx_bytes');
+    const rx = counter(this.host, r.s.interface, 'rx_bytes');
     const prev = r.counters;
     if (prev === null || at - prev.at < 50) {
       if (prev === null) r.counters = { at, tx, rx };
@@ -258,7 +257,7 @@ export class QueueingService {
       ...(stepDown?.changed ? rateCommands(r.s.ifb, stepDown.rate, kind, r.s) : []),
     ];
     r.lastChange = new Date(at).toISOString();
-    await runAll(cmds).then(
+    await runAll(this.host, cmds).then(
       () => this.log.debug({ uplink, up: showRate(stepUp.rate), own: Math.round(ownDelayMs * 10) / 10, why: stepUp.reason }, 'autorate'),
       (e: Error) => this.log.warn({ uplink, err: e.message }, 'autorate: rate change failed'),
     );
@@ -267,7 +266,7 @@ export class QueueingService {
   async status(): Promise<QueueingStatus[]> {
     const out: QueueingStatus[] = [];
     for (const r of this.rt) {
-      const mine = [...await ownQdiscs(r.s.interface), ...(r.s.ingress ? await ownQdiscs(r.s.ifb) : [])];
+      const mine = [...await ownQdiscs(this.host, r.s.interface), ...(r.s.ingress ? await ownQdiscs(this.host, r.s.ifb) : [])];
       const queues = mine.filter(holdsPackets);
       const sum = (f: (q: TcQdisc) => number) => queues.reduce((n, q) => n + f(q), 0);
       out.push({
@@ -327,8 +326,8 @@ export class QueueingService {
     this.learner?.close();
     for (const r of this.rt) {
       if (r.kind === null) continue;
-      for (const c of removeCommands(r.s)) await runCommand(c).catch(() => undefined);
-      for (const [dev, features] of r.offloaded) await restoreOffloads(dev, features);
+      for (const c of removeCommands(r.s)) await runCommand(this.host, c).catch(() => undefined);
+      for (const [dev, features] of r.offloaded) await restoreOffloads(this.host, dev, features);
       r.offloaded.clear();
       this.log.info({ uplink: r.s.uplink, interface: r.s.interface }, 'smart queueing removed');
     }

@@ -1,40 +1,29 @@
-/** The one place the queueing room runs `tc` and `ip`. */
-import { execFile, spawn } from 'node:child_process';
-import { formatCommand, type Command } from './tc-render.js';
-import { EdgeError } from '../errors.js';
+/** The one place the queueing room runs `tc`, `ip` (for the ifb) and `ethtool`: through the host port. */
+import { HostError, type HostPort } from '../host/host-port.js';
+import type { Command } from './tc-render.js';
 
-export class TcError extends EdgeError<'TC_FAILED' | 'TC_MISSING'> {}
-
-export function runCommand(c: Command): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(c.cmd, c.args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      const pkg = c.cmd === 'ethtool' ? 'ethtool' : 'iproute2';
-      reject(new TcError(missing ? 'TC_MISSING' : 'TC_FAILED', missing ? `${c.cmd} (${pkg}) is not installed` : `${formatCommand(c)}: ${stderr.trim().split('\n')[0] || err.message}`, { cause: err }));
-    });
-  });
+export function runCommand(host: HostPort, c: Command): Promise<string> {
+  return host.run(c.cmd, c.args);
 }
 
 /**
  * Many tc commands in one process (`tc -force -batch -`): a failing line does not stop the rest.
  * Resolves with the count of lines tc reported as failed.
  */
-export function runTcBatch(commands: Command[]): Promise<number> {
-  const lines = commands.filter((c) => c.cmd === 'tc').map((c) => `${c.args.join(' ')}\n`).join('');
-  return new Promise((resolve, reject) => {
-    const child = spawn('tc', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', (e) => reject(new TcError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'TC_MISSING' : 'TC_FAILED', `tc -batch: ${e.message}`, { cause: e })));
-    child.on('close', () => resolve((stderr.match(/^Command failed/gm) ?? []).length));
-    child.stdin.end(lines);
-  });
+export async function runTcBatch(host: HostPort, commands: Command[]): Promise<number> {
+  const input = commands.filter((c) => c.cmd === 'tc').map((c) => `${c.args.join(' ')}\n`).join('');
+  try {
+    await host.run('tc', ['-force', '-batch', '-'], { input });
+    return 0;
+  } catch (e) {
+    if (!(e instanceof HostError) || e.code !== 'HOST_FAILED') throw e;
+    return Math.max(1, (e.stderr.match(/^Command failed/gm) ?? []).length);
+  }
 }
 
 /** In order; the first failure stops the run. */
-export async function runAll(commands: Command[]): Promise<void> {
-  for (const c of commands) await runCommand(c);
+export async function runAll(host: HostPort, commands: Command[]): Promise<void> {
+  for (const c of commands) await host.run(c.cmd, c.args);
 }
 
 export interface TcQdisc {
@@ -54,13 +43,9 @@ export interface TcQdisc {
   tins?: Array<{ ecn_mark?: number; drops?: number }>;
 }
 
-export async function qdiscs(dev: string): Promise<TcQdisc[]> {
-  const out = await runCommand({ cmd: 'tc', args: ['-s', '-j', 'qdisc', 'show', 'dev', dev] });
+export async function qdiscs(host: HostPort, dev: string): Promise<TcQdisc[]> {
+  const out = await host.run('tc', ['-s', '-j', 'qdisc', 'show', 'dev', dev]);
   return out.trim() ? (JSON.parse(out) as TcQdisc[]) : [];
-}
-
-export async function linkExists(dev: string): Promise<boolean> {
-  return runCommand({ cmd: 'ip', args: ['link', 'show', 'dev', dev] }).then(() => true, () => false);
 }
 
 export interface TcClassStats {
@@ -81,6 +66,6 @@ export function parseClassStats(text: string): TcClassStats[] {
   return out;
 }
 
-export async function classStats(dev: string): Promise<TcClassStats[]> {
-  return parseClassStats(await runCommand({ cmd: 'tc', args: ['-s', 'class', 'show', 'dev', dev] }));
+export async function classStats(host: HostPort, dev: string): Promise<TcClassStats[]> {
+  return parseClassStats(await host.run('tc', ['-s', 'class', 'show', 'dev', dev]));
 }

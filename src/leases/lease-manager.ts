@@ -5,8 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { LocalZone } from '../zone/local-zone.js';
-import type { ZoneLayers } from '../zone/zone-layers.js';
+import type { ZonePort } from '../zone/zone-port.js';
 import { sameRow, type LeaseRow } from './kea-csv.js';
 import { KeaSource, type SourceChange, type SourceStats } from './kea-source.js';
 import { LeaseNames, type ConflictMode, type LeaseEntry, type LeaseNameStats } from './lease-names.js';
@@ -41,10 +40,10 @@ export class LeaseManager {
   private timerAt = Infinity;
   /** ms epoch of the last change applied, for the update-latency benchmark and /leases */
 
-  constructor(readonly cfg: LeasesConfig, zone: () => LocalZone, layers: ZoneLayers, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(readonly cfg: LeasesConfig, zone: ZonePort, private readonly clock: Clock, private readonly log: Logger) {
     for (const [origin, path, family] of [['kea4', cfg.kea4, 4], ['kea6', cfg.kea6, 6]] as const) {
       if (!path) continue;
-      const names = new LeaseNames({ family, origin, ttl: cfg.ttl, conflict: cfg.conflict }, zone, layers, clock, log);
+      const names = new LeaseNames({ family, origin, ttl: cfg.ttl, conflict: cfg.conflict }, zone, clock, log);
       const unit: Unit = { names, source: new KeaSource(path, family, (c) => this.onChange(unit, c), log) };
       this.units.push(unit);
     }

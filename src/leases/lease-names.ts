@@ -12,9 +12,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { reverseName } from '../dns/reverse.js';
-import type { LocalZone } from '../zone/local-zone.js';
 import type { ZoneRecord } from '../zone/records.js';
-import type { ZoneLayers } from '../zone/zone-layers.js';
+import type { ZonePort } from '../zone/zone-port.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { leaseLabel } from './hostname.js';
 import { isLive, type LeaseFamily, type LeaseRow } from './kea-csv.js';
@@ -60,8 +59,7 @@ export class LeaseNames {
 
   constructor(
     private readonly opts: LeaseNamesOptions,
-    private readonly zone: () => LocalZone,
-    private readonly layers: ZoneLayers,
+    private readonly zone: ZonePort,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
@@ -71,7 +69,7 @@ export class LeaseNames {
   }
 
   private fqdn(row: LeaseRow): string | null {
-    const domain = this.zone().apexes[0].name;
+    const domain = this.zone.domain();
     const label = leaseLabel(row.hostname, domain);
     return label === null ? null : `${label}.${domain}`;
   }
@@ -128,7 +126,7 @@ export class LeaseNames {
   private publish(name: string): void {
     const cands = [...(this.claims.get(name) ?? [])];
     let winners: string[];
-    const zone = this.zone();
+    const zone = this.zone;
     if (zone.hasStatic(name, this.type) || zone.hasStatic(name, 'CNAME')) {
       winners = [];
       if (cands.length > 0 && !this.staticLogged.has(name)) {
@@ -147,7 +145,7 @@ export class LeaseNames {
     }
     if (winners.length > 0) this.winners.set(name, winners);
     else this.winners.delete(name);
-    this.layers.set(this.opts.origin, name, this.type, winners.map((a) => this.record(name, this.type, a, this.rows.get(a)!)));
+    this.zone.set(this.opts.origin, name, this.type, winners.map((a) => this.record(name, this.type, a, this.rows.get(a)!)));
     for (const a of cands) {
       if (winners.includes(a)) this.publishPtr(a, name);
       else this.unpublishPtr(a);
@@ -161,13 +159,13 @@ export class LeaseNames {
   private publishPtr(addr: string, name: string): void {
     this.published.set(addr, name);
     const owner = reverseName(addr);
-    this.layers.set(this.opts.origin, owner, 'PTR', [this.record(owner, 'PTR', name, this.rows.get(addr)!)]);
+    this.zone.set(this.opts.origin, owner, 'PTR', [this.record(owner, 'PTR', name, this.rows.get(addr)!)]);
   }
 
   private unpublishPtr(addr: string): void {
     if (!this.published.has(addr)) return;
     this.published.delete(addr);
-    this.layers.set(this.opts.origin, reverseName(addr), 'PTR', []);
+    this.zone.set(this.opts.origin, reverseName(addr), 'PTR', []);
   }
 
   /** Epoch seconds of the next lease end still current, or undefined. */
@@ -199,7 +197,7 @@ export class LeaseNames {
     for (const [addr, name] of this.nameOf) {
       const row = this.rows.get(addr)!;
       const won = this.winners.get(name)?.includes(addr);
-      const state = won ? 'active' : this.zone().hasStatic(name, this.type) ? 'static-wins' : 'lost-conflict';
+      const state = won ? 'active' : this.zone.hasStatic(name, this.type) ? 'static-wins' : 'lost-conflict';
       out.push({ name, address: addr, expires: new Date(row.expire * 1000).toISOString(), source: this.opts.origin, state });
     }
     return out;
@@ -207,6 +205,6 @@ export class LeaseNames {
 
   /** Remove everything this source published. */
   clear(): void {
-    this.layers.clear(this.opts.origin);
+    this.zone.clear(this.opts.origin);
   }
 }

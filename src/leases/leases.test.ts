@@ -9,6 +9,7 @@ import { parseQuery } from '../dns/query.js';
 import { reverseName } from '../dns/reverse.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
+import { zonePort } from '../zone/zone-port.js';
 import { leaseLabel } from './hostname.js';
 import { parseHeader, parseRow, type Columns, type LeaseRow } from './kea-csv.js';
 import { diffTables, LeaseManager } from './lease-manager.js';
@@ -25,7 +26,7 @@ function setup(conflict: ConflictMode = 'newest', statics = '') {
   const layers = new ZoneLayers();
   const zone = new LocalZone(config.zone, layers);
   const clock = { t: NOW * 1000, now: () => clock.t };
-  const names = new LeaseNames({ family: 4, origin: 'kea4', ttl: 300, conflict }, () => zone, layers, clock, silent);
+  const names = new LeaseNames({ family: 4, origin: 'kea4', ttl: 300, conflict }, zonePort(layers, () => zone), clock, silent);
   const ask = (name: string, type = 'A') => {
     const query = makeQuery(name, type);
     const q = parseQuery(query);
@@ -168,7 +169,7 @@ describe('LeaseManager reading real files', () => {
     const config = parseConfig('upstreams: [udp://127.0.0.1:9]\n', 't');
     const layers = new ZoneLayers();
     const zone = new LocalZone(config.zone, layers);
-    const m = new LeaseManager({ kea4: live, ttl: 300, conflict: 'newest' }, () => zone, layers, { now: () => Date.now() }, silent);
+    const m = new LeaseManager({ kea4: live, ttl: 300, conflict: 'newest' }, zonePort(layers, () => zone), { now: () => Date.now() }, silent);
     const names = () => m.list().map((l) => l.name).sort();
     m.start();
     try {

@@ -3,6 +3,7 @@
  * plan no longer has, replaces routes that differ, adds missing rules. Idempotent, so it runs
  * again after every link event (an interface set down loses its routes). Calls are serialized.
  */
+import { systemHost, type HostPort } from '../host/host-port.js';
 import { ipBatch, ipJson } from './ip-runner.js';
 import {
   ROUTE_PROTO, routeDelete, routeKey, routeReplace, routeValue, ruleAdd, ruleDelete, ruleKey,
@@ -48,12 +49,12 @@ export function installedOf(family: Family, rules: IpRule[], routes: IpRoute[]):
   };
 }
 
-export async function readInstalled(): Promise<RoutePlan> {
+export async function readInstalled(host: HostPort = systemHost): Promise<RoutePlan> {
   const routes: RouteSpec[] = [];
   const rules: RuleSpec[] = [];
   for (const family of [4, 6] as const) {
-    const rs = await ipJson<IpRule[]>(family, 'rule', 'show');
-    const rt = await ipJson<IpRoute[]>(family, 'route', 'show', 'table', 'all');
+    const rs = await ipJson<IpRule[]>(family, ['rule', 'show'], host);
+    const rt = await ipJson<IpRoute[]>(family, ['route', 'show', 'table', 'all'], host);
     const mine = installedOf(family, rs, rt);
     rules.push(...mine.rules);
     routes.push(...mine.routes);
@@ -81,11 +82,13 @@ export function reconcile(installed: RoutePlan, want: RoutePlan): IpCommand[] {
 export class RouteApplier {
   private chain: Promise<unknown> = Promise.resolve();
 
+  constructor(private readonly host: HostPort = systemHost) {}
+
   /** Apply a plan; resolves with the commands run (none when the host already matches). */
   apply(plan: RoutePlan): Promise<IpCommand[]> {
     const next = this.chain.then(async () => {
-      const cmds = reconcile(await readInstalled(), plan);
-      if (cmds.length > 0) await ipBatch(cmds);
+      const cmds = reconcile(await readInstalled(this.host), plan);
+      if (cmds.length > 0) await ipBatch(cmds, this.host);
       return cmds;
     });
     this.chain = next.catch(() => undefined);

@@ -20,6 +20,7 @@ import { planRoutes, uplinkFamily, type RoutePlan } from './route-plan.js';
 import { pickForFlow, sameSelection, select, type Selection } from './selection.js';
 import { roundInterval, type MultiWan, type ProbeSpec, type Uplink } from './uplink-model.js';
 import type { UplinkRoute, UplinkSource } from './uplink-source.js';
+import { systemHost, type HostPort } from '../host/host-port.js';
 
 interface ProbeRuntime {
   spec: ProbeSpec;
@@ -97,6 +98,7 @@ export class UplinkMonitor implements UplinkSource {
     readonly multiWan: MultiWan,
     private readonly clock: Clock,
     private readonly log: Logger,
+    host: HostPort = systemHost,
   ) {
     const now = clock.now();
     this.rt = uplinks.map((cfg) => ({
@@ -109,8 +111,8 @@ export class UplinkMonitor implements UplinkSource {
     }));
     for (const r of this.rt) this.refreshSources(r);
     this.carrier = new CarrierWatch(uplinks.map((u) => u.interface), (iface, up) => this.onCarrier(iface, up));
-    const unavailable = multiWan.applyRoutes ? routingUnavailable() : null;
-    this.applier = multiWan.applyRoutes && unavailable === null ? new RouteApplier() : null;
+    const unavailable = multiWan.applyRoutes ? routingUnavailable(host) : null;
+    this.applier = multiWan.applyRoutes && unavailable === null ? new RouteApplier(host) : null;
     this.routing = { enabled: this.applier !== null, reason: multiWan.applyRoutes ? unavailable : 'multi-wan.apply-routes is off', appliedAt: null };
     if (unavailable !== null) log.warn({ reason: unavailable }, 'policy routing off; probes and upstream source binding still work');
   }

@@ -7,7 +7,8 @@ import { parseConfig } from '../config/load.js';
 import { missing } from '../../test/helpers/system.js';
 import { nextFreeAddresses } from './address-pool.js';
 import { generatePresharedKey, generatePrivateKey, isWgKey, publicKeyOf } from './keys.js';
-import { clientAllowedIps, clientEndpoint, renderClientConf, renderPlan, renderServerConf } from './render.js';
+import { clientAllowedIps, clientEndpoint, renderClientConf, renderServerConf } from './render.js';
+import { dryRunPlan, NO_TUNNEL } from './apply-tunnel.js';
 import { parseDump } from './tunnel-status.js';
 import { networkOf, overlaps, within } from '../prefix.js';
 import { endpointWithPort, wgFromConfig, type WgPeer } from './wg-model.js';
@@ -124,12 +125,22 @@ describe('rendering', () => {
     expect(conf).toContain(`PrivateKey = ${priv}\nListenPort = 51820`);
     expect(conf).toContain('AllowedIPs = 10.44.0.10/32, 192.168.20.0/24\nEndpoint = office.example.net:51820\nPersistentKeepalive = 25');
     expect(conf).toContain(`PublicKey = ${phone.publicKey}\nPresharedKey = ${'K'.repeat(43)}=\nAllowedIPs = 10.44.0.2/32\n`);
-    const plan = renderPlan(s, peers);
+    const plan = dryRunPlan(s, peers, NO_TUNNEL);
     expect(plan).not.toContain(priv);
+    expect(plan).toContain('ip link add wg0 type wireguard');
     expect(plan).toContain('PrivateKey = (the key in /nonexistent/wg0.key)');
     expect(plan).toContain('ip -4 route replace 192.168.20.0/24 dev wg0 proto 238');
     expect(plan).toContain('ip address replace fd44::1/64 dev wg0');
     expect(plan).toContain('phone.wg.home.arpa → 10.44.0.2');
+    // from a host that has the tunnel with an address and a route it no longer wants: the same
+    // planner apply runs says what goes, and adds nothing that is there
+    const have = { exists: true, addresses: ['10.44.0.1/24', '10.99.0.1/24'], routes: { 4: ['192.168.20.0/24', '192.168.99.0/24'], 6: [] } };
+    const again = dryRunPlan(s, peers, have);
+    expect(again).not.toContain('ip link add');
+    expect(again).toContain('ip address del 10.99.0.1/24 dev wg0');
+    expect(again).not.toContain('ip address replace 10.44.0.1/24');
+    expect(again).toContain('ip -4 route del 192.168.99.0/24 dev wg0 proto 238');
+    expect(again).not.toContain('route replace 192.168.20.0/24');
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { reverseName } from '../dns/reverse.js';
-import type { ZoneLayers } from '../zone/zone-layers.js';
+import type { ZoneWriter } from '../zone/zone-port.js';
 import type { ZoneRecord } from '../zone/records.js';
 import { hostOf, type WgPeer } from './wg-model.js';
 
@@ -15,7 +15,7 @@ export function peerName(peer: WgPeer, suffix: string): string {
   return `${peer.name.toLowerCase()}.${suffix}`;
 }
 
-export function publishPeerNames(layers: ZoneLayers, suffix: string, peers: WgPeer[], ttl: number): void {
+export function publishPeerNames(layers: ZoneWriter, suffix: string, peers: WgPeer[], ttl: number): void {
   layers.clear(WG_ORIGIN);
   for (const p of peers) {
     const name = peerName(p, suffix);

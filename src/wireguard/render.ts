@@ -102,20 +102,3 @@ export function wantedRoutes(s: WgSettings, peers: WgPeer[]): RouteWant[] {
 }
 
 /** What `wg apply` would do on a host with no tunnel yet; secrets stand as placeholders. */
-export function renderPlan(s: WgSettings, peers: WgPeer[]): string {
-  const placeholders: Secrets = {
-    privateKey: `(the key in ${s.privateKeyFile})`,
-    psk: (p) => (p.presharedKeyFile ? `(the key in ${p.presharedKeyFile})` : undefined),
-  };
-  const i = s.interface;
-  return [
-    `ip link add ${i} type wireguard    # when the kernel has no WireGuard: wireguard-go ${i}`,
-    `wg syncconf ${i} CONF    # CONF: a mode-0600 temporary file holding`,
-    ...renderServerConf(s, peers, placeholders).trimEnd().split('\n').map((l) => `#   ${l}`),
-    ...s.addresses.map((a) => `ip address replace ${a} dev ${i}`),
-    `ip link set ${i} mtu ${s.mtu} up`,
-    ...wantedRoutes(s, peers).map((r) => `ip -${r.family} route replace ${r.prefix} dev ${i} proto ${WG_ROUTE_PROTO}`),
-    `# peers' names: ${peers.map((p) => `${p.name}.${s.nameSuffix} → ${p.addresses.map(hostOf).join(', ')}`).join('; ') || '(no peers)'}`,
-    '',
-  ].join('\n');
-}

@@ -10,13 +10,13 @@ import type { Logger } from 'pino';
 import { writeFileAtomic } from '../atomic-write.js';
 import type { Config } from '../config/types.js';
 import { requestAny, targetsFor } from '../admin/admin-client.js';
-import { applyTunnel } from './apply-tunnel.js';
+import { applyTunnel, dryRunPlan, NO_TUNNEL, readTunnel } from './apply-tunnel.js';
 import { nextFreeAddresses } from './address-pool.js';
 import { peerProblems } from './check-wireguard.js';
 import { generatePresharedKey, generatePrivateKey, publicKeyOf } from './keys.js';
 import { loadPeers } from './peer-set.js';
 import { qrPng, qrTerminal } from './qr.js';
-import { clientAllowedIps, clientEndpoint, renderClientConf, renderPlan, uplinkPreference } from './render.js';
+import { clientAllowedIps, clientEndpoint, renderClientConf, uplinkPreference } from './render.js';
 import { loadSecrets, readKeyFile } from './secrets.js';
 import { readState, statePeers, writeState } from './state-file.js';
 import { pskFileFor, WgError, wgFromConfig, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
@@ -126,7 +126,8 @@ export async function wgApply(c: Config, dryRun: boolean, log: Logger, io: Io): 
   const s = settingsOf(c);
   const peers = loadPeers(s);
   if (dryRun) {
-    io.out(renderPlan(s, peers));
+    // The same planner as apply, from what the host has now (nothing, when it cannot be read).
+    io.out(dryRunPlan(s, peers, await readTunnel(s).catch(() => NO_TUNNEL)));
     return;
   }
   const r = await applyTunnel(s, peers, loadSecrets(s, peers), log);

@@ -1,22 +1,17 @@
 /**
- * The one place the WireGuard room runs host tools: `wg`, `ip` and `wireguard-go`.
- * Rendering stays pure elsewhere; this file only executes.
+ * The one place the WireGuard room runs host tools: `wg` and `ip` through the host port, and
+ * `wireguard-go`, which must outlive edgedns (so it is spawned detached, here). Rendering stays
+ * pure elsewhere; this file only executes.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemHost, type HostPort } from '../host/host-port.js';
 import { WgError } from './wg-model.js';
 
-export function run(cmd: 'wg' | 'ip', args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      const what = cmd === 'wg' ? 'wg (wireguard-tools)' : 'ip (iproute2)';
-      reject(new WgError('WG_TOOL_FAILED', missing ? `${what} is not installed` : `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
-    });
-  });
+export function run(cmd: 'wg' | 'ip', args: string[], host: HostPort = systemHost): Promise<string> {
+  return host.run(cmd, args);
 }
 
 /**
@@ -24,19 +19,19 @@ export function run(cmd: 'wg' | 'ip', args: string[]): Promise<string> {
  * 0700 folder), removed afterwards. Not /dev/stdin: Node's stdio pipes are socketpairs, and
  * `wg` cannot fopen() a socket.
  */
-export async function runWithSecretFile(args: (file: string) => string[], content: string): Promise<string> {
+export async function runWithSecretFile(args: (file: string) => string[], content: string, host: HostPort = systemHost): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-wg-'));
   const file = join(dir, 'wg.conf');
   try {
     writeFileSync(file, content, { mode: 0o600 });
-    return await run('wg', args(file));
+    return await run('wg', args(file), host);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function runJson<T>(args: string[]): Promise<T> {
-  return run('ip', ['-j', ...args]).then((out) => (out.trim() ? JSON.parse(out) : []) as T);
+export function runJson<T>(args: string[], host: HostPort = systemHost): Promise<T> {
+  return run('ip', ['-j', ...args], host).then((out) => (out.trim() ? JSON.parse(out) : []) as T);
 }
 
 /**

@@ -8,7 +8,8 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { ZoneLayers } from '../zone/zone-layers.js';
+import type { ZoneWriter } from '../zone/zone-port.js';
+import { systemHost, type HostPort } from '../host/host-port.js';
 import type { UplinkEvents } from '../uplinks/uplink-source.js';
 import { applyTunnel, type Implementation } from './apply-tunnel.js';
 import { loadPeers } from './peer-set.js';
@@ -63,8 +64,12 @@ export class WireguardService {
 
   constructor(
     private settings: WgSettings,
-    private readonly deps: { layers: ZoneLayers; zoneTtl: number; uplinks: () => UplinkEvents | null; clock: Clock; log: Logger },
+    private readonly deps: { zone: ZoneWriter; zoneTtl: number; uplinks: () => UplinkEvents | null; clock: Clock; log: Logger; host?: HostPort },
   ) {}
+
+  private get host(): HostPort {
+    return this.deps.host ?? systemHost;
+  }
 
   start(): Promise<void> {
     watchFile(this.settings.stateFile, { interval: 1000 }, this.onStateFile);
@@ -104,14 +109,14 @@ export class WireguardService {
     const s = this.settings;
     try {
       const peers = loadPeers(s);
-      const r = await applyTunnel(s, peers, loadSecrets(s, peers), this.deps.log);
+      const r = await applyTunnel(s, peers, loadSecrets(s, peers), this.deps.log, this.host);
       this.peers = peers;
       this.implementation = r.implementation;
       if (r.pid !== undefined) this.pid = r.pid;
       this.applied = new Date(this.deps.clock.now()).toISOString();
       this.error = null;
       this.last.at = 0;
-      publishPeerNames(this.deps.layers, s.nameSuffix, peers, this.deps.zoneTtl);
+      publishPeerNames(this.deps.zone, s.nameSuffix, peers, this.deps.zoneTtl);
       this.deps.log.info({ interface: s.interface, why, peers: peers.length, implementation: r.implementation, changes: r.changes }, 'wireguard applied');
     } catch (e) {
       // DNS goes on; the tunnel keeps what it had, and the error is shown in /wireguard.
@@ -141,8 +146,8 @@ export class WireguardService {
     const i = this.settings.interface;
     for (const p of peers) {
       try {
-        await run('wg', ['set', i, 'peer', p.publicKey, 'persistent-keepalive', '0']);
-        await run('wg', ['set', i, 'peer', p.publicKey, 'endpoint', p.endpoint!, 'persistent-keepalive', String(peerKeepalive(p) ?? 25)]);
+        await run('wg', ['set', i, 'peer', p.publicKey, 'persistent-keepalive', '0'], this.host);
+        await run('wg', ['set', i, 'peer', p.publicKey, 'endpoint', p.endpoint!, 'persistent-keepalive', String(peerKeepalive(p) ?? 25)], this.host);
         this.deps.log.info({ peer: p.name, endpoint: p.endpoint, uplinks: active }, 'wireguard: uplink changed; peer re-dialed');
       } catch (e) {
         this.deps.log.warn({ peer: p.name, err: (e as Error).message }, 'wireguard: re-dial after uplink change failed');
@@ -161,7 +166,7 @@ export class WireguardService {
     const now = this.deps.clock.now();
     if (now - this.last.at > STATUS_TTL_MS) {
       try {
-        const { iface, peers } = parseDump(await run('wg', ['show', s.interface, 'dump']), this.peers, now);
+        const { iface, peers } = parseDump(await run('wg', ['show', s.interface, 'dump'], this.host), this.peers, now);
         this.last = { at: now, peers, publicKey: iface?.publicKey ?? null };
       } catch (e) {
         this.last = { at: now, peers: [], publicKey: null };
@@ -186,9 +191,9 @@ export class WireguardService {
     unwatchFile(this.settings.stateFile, this.onStateFile);
     this.unsubscribe?.();
     await this.queue;
-    this.deps.layers.clear(WG_ORIGIN);
+    this.deps.zone.clear(WG_ORIGIN);
     if (this.settings.downOnStop) {
-      await run('ip', ['link', 'del', this.settings.interface]).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'wireguard: could not remove the interface'));
+      await run('ip', ['link', 'del', this.settings.interface], this.host).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'wireguard: could not remove the interface'));
     }
   }
 }

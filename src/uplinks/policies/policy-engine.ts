@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import { systemHost, type HostPort } from '../../host/host-port.js';
 import type { UplinkMonitor } from '../uplink-monitor.js';
 import { DomainLearner, type HeldAddress } from './domain-learner.js';
 import { DELETE_TABLE, renderNft } from './nft-render.js';
@@ -29,6 +30,9 @@ export interface PolicyStatus {
   addresses: HeldAddress[];
 }
 
+/** What the engine follows of the monitor. */
+export type PolicyUplinks = Pick<UplinkMonitor, 'multiWan' | 'uplinks' | 'routing' | 'onChange' | 'onTransitionEvent' | 'policyDecisions'>;
+
 export class PolicyEngine {
   readonly learner: DomainLearner | null;
   private decisions: PolicyDecision[] = [];
@@ -39,9 +43,11 @@ export class PolicyEngine {
   /** why nftables is not in use, or its last error */
   error: string | null = null;
 
-  constructor(private readonly monitor: UplinkMonitor, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(
+    private readonly monitor: PolicyUplinks, private readonly clock: Clock, private readonly log: Logger, private readonly host: HostPort = systemHost,
+  ) {
     const policies = monitor.multiWan.policies;
-    this.learner = policies.some((p) => p.domains.length > 0) ? new DomainLearner(policies, (s) => nftScript(s), clock, log) : null;
+    this.learner = policies.some((p) => p.domains.length > 0) ? new DomainLearner(policies, (s) => nftScript(s, undefined, host), clock, log) : null;
   }
 
   get policies(): Policy[] {
@@ -76,8 +82,8 @@ export class PolicyEngine {
     }
     const names = this.monitor.uplinks.map((u) => u.name);
     try {
-      const script = renderNft(this.policies, decisions, (n) => names.indexOf(n), await nftExisting());
-      await nftScript(script);
+      const script = renderNft(this.policies, decisions, (n) => names.indexOf(n), await nftExisting(this.host));
+      await nftScript(script, undefined, this.host);
       this.error = null;
     } catch (e) {
       this.error = (e as Error).message;
@@ -87,7 +93,7 @@ export class PolicyEngine {
 
   /** Every policy, and why nftables is not in use (or its last error), if it is not. */
   async status(): Promise<{ policies: PolicyStatus[]; error: string | null }> {
-    const counters = await nftCounters().catch(() => null);
+    const counters = await nftCounters(this.host).catch(() => null);
     const policies = this.policies.map((p, i): PolicyStatus => {
       const d = this.decisions[i];
       return {
@@ -119,7 +125,7 @@ export class PolicyEngine {
     for (const u of this.unsubscribe) u();
     await this.queue;
     if (removeTable && this.monitor.routing.enabled) {
-      await nftScript(DELETE_TABLE).then(
+      await nftScript(DELETE_TABLE, undefined, this.host).then(
         () => this.log.info('multi-wan policies: nftables table removed'),
         (e: Error) => this.log.warn({ err: e.message }, 'multi-wan policies: could not remove the nftables table'),
       );

@@ -1,0 +1,76 @@
+/**
+ * The WireGuard service against a recording host port: what it runs to bring a tunnel up on a
+ * host that has none, the names it publishes, its status from `wg show dump`, and its stop.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { RecordingHost } from '../host/recording-host.js';
+import type { ZoneRecord } from '../zone/records.js';
+import { generatePrivateKey, publicKeyOf } from './keys.js';
+import { wgFromConfig } from './wg-model.js';
+import { WireguardService } from './wireguard-service.js';
+
+const log = pino({ level: 'silent' });
+
+function lab() {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-wgsvc-'));
+  writeFileSync(join(dir, 'wg.key'), `${generatePrivateKey()}\n`, { mode: 0o600 });
+  const peerKey = publicKeyOf(generatePrivateKey());
+  const c = parseConfig(`
+upstreams: [udp://127.0.0.1:53]
+wireguard:
+  interface: wg9
+  address: [10.44.0.1/24]
+  private-key-file: ${dir}/wg.key
+  state-file: ${dir}/state.json
+  peers:
+    - { name: office, public-key: "${peerKey}", address: 10.44.0.10/32, mode: site-to-site, routes: [192.168.20.0/24] }
+`, 'wg.yaml');
+  const published = new Map<string, ZoneRecord[]>();
+  const zone = {
+    set: (_o: string, owner: string, type: string, records: ZoneRecord[]) => { published.set(`${owner} ${type}`, records); },
+    clear: () => published.clear(),
+  };
+  return { settings: wgFromConfig(c)!, peerKey, published, zone };
+}
+
+describe('WireguardService with a recording host', () => {
+  it('creates the interface, syncs the config, addresses and routes from the one planner, and publishes names', async () => {
+    const { settings, published, zone } = lab();
+    const host = new RecordingHost().on(/^ip -j -d link show dev wg9$/, '');
+    const svc = new WireguardService(settings, { zone, zoneTtl: 300, uplinks: () => null, clock: { now: () => Date.now() }, log, host });
+    await svc.start();
+    const lines = host.lines().filter((l) => !l.startsWith('ip -j'));
+    expect(lines[0]).toBe('ip link add wg9 type wireguard');
+    expect(lines[1]).toMatch(/^wg syncconf wg9 \/tmp\/edgedns-wg-\w+\/wg\.conf$/);
+    expect(lines.slice(2)).toEqual([
+      'ip address replace 10.44.0.1/24 dev wg9',
+      'ip link set wg9 mtu 1420 up',
+      'ip -4 route replace 192.168.20.0/24 dev wg9 proto 238',
+    ]);
+    expect(published.get('office.wg.home.arpa A')?.map((r) => r.value)).toEqual(['10.44.0.10']);
+    await svc.stop();
+    expect(published.size).toBe(0);
+    expect(host.lines()).not.toContain('ip link del wg9'); // down-on-stop is off: remote users stay connected
+  });
+
+  it('reads peer state from wg show dump', async () => {
+    const { settings, peerKey, zone } = lab();
+    const now = Date.now();
+    const host = new RecordingHost()
+      .on(/^ip -j -d link show dev wg9$/, JSON.stringify([{ ifname: 'wg9', linkinfo: { info_kind: 'wireguard' } }]))
+      .on(/^ip -j addr show dev wg9$/, JSON.stringify([{ addr_info: [{ local: '10.44.0.1', prefixlen: 24, scope: 'global' }] }]))
+      .on(/^wg show wg9 dump$/, `PRIVATE\tPUBKEY\t51820\toff\n${peerKey}\t(none)\t203.0.113.9:51820\t10.44.0.10/32,192.168.20.0/24\t${Math.floor(now / 1000) - 5}\t1000\t2000\toff\n`);
+    const svc = new WireguardService(settings, { zone, zoneTtl: 300, uplinks: () => null, clock: { now: () => now }, log, host });
+    await svc.start();
+    expect(host.lines()).not.toContain('ip link add wg9 type wireguard'); // there already
+    expect(host.lines()).not.toContain('ip address replace 10.44.0.1/24 dev wg9'); // and so is its address
+    const st = await svc.status();
+    expect(st.peers).toMatchObject([{ name: 'office', endpoint: '203.0.113.9:51820', state: 'up', rx: 1000, tx: 2000 }]);
+    await svc.stop();
+  });
+});
