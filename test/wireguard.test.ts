@@ -165,7 +165,12 @@ admin: { socket: ${socket} }
   it('wg apply --dry-run prints the plan without a key; a bad state file keeps the running tunnel', async () => {
     const dry = await cli('wg', 'apply', '-c', config, '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`ip address replace 10.44.0.1/24 dev ${wgIf}`);
+    // the plan apply would run against the tunnel as it is: the interface and its address are
+    // there, so neither is added again; the peers are synced; no key is printed
+    expect(dry.stdout).toContain(`wg syncconf ${wgIf} CONF`);
+    expect(dry.stdout).toContain(`ip link set ${wgIf} mtu 1420 up`);
+    expect(dry.stdout).not.toContain(`ip link add ${wgIf}`);
+    expect(dry.stdout).not.toContain(`ip address replace 10.44.0.1/24 dev ${wgIf}`);
     expect(dry.stdout).not.toContain(readFileSync(`${dir}/wg.key`, 'utf8').trim());
     const from = edge!.logs.length;
     execFileSync('sh', ['-c', `printf '{"version":1,"peers":[{"name":"x"' > ${dir}/state/wireguard.json`]);

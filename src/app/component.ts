@@ -16,4 +16,6 @@ export interface Component {
   /** Every component took the new config: drop what was kept for a way back. */
   commit?(): Promise<void>;
   stop(): Promise<void>;
+  /** What the admin API shows of this room (its GET path's body). */
+  status?(): unknown;
 }

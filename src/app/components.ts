@@ -3,18 +3,20 @@
  * leaves. The order they run in is `componentsFor` at the bottom: one visible list.
  */
 import { AdminServer } from '../admin/admin-server.js';
-import { NO_UPLINKS, type AdminSources } from '../admin/sources.js';
+import { NO_UPLINKS, type AdminSources, type UplinksStatus } from '../admin/sources.js';
 import { QueueingService } from '../aqm/queueing-service.js';
-import { queueingFromConfig } from '../aqm/queueing-model.js';
+import { QUEUEING } from '../aqm/queueing-section.js';
+import { sectionOf } from '../config/section.js';
 import type { Config } from '../config/types.js';
-import { LeaseManager, type LeasesConfig } from '../leases/lease-manager.js';
+import { LeaseManager } from '../leases/lease-manager.js';
+import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
 import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
-import { multiWanFromConfig, uplinksFromConfig } from '../uplinks/uplink-model.js';
-import { wgFromConfig } from '../wireguard/wg-model.js';
+import { UPLINKS } from '../uplinks/uplinks-section.js';
+import { WIREGUARD } from '../wireguard/wireguard-section.js';
 import { NO_WIREGUARD, WireguardService } from '../wireguard/wireguard-service.js';
 import type { Component } from './component.js';
 import type { AppContext } from './context.js';
@@ -53,8 +55,9 @@ class UplinksComponent implements Component {
   constructor(private readonly ctx: AppContext) {}
 
   private make(c: Config): UplinkMonitor | null {
-    if (c.raw.uplinks.length === 0) return null;
-    const m = new UplinkMonitor(uplinksFromConfig(c.raw), multiWanFromConfig(c.raw), this.ctx.clock, this.ctx.log);
+    const { uplinks, multiWan } = sectionOf(c, UPLINKS);
+    if (uplinks.length === 0) return null;
+    const m = new UplinkMonitor(uplinks, multiWan, this.ctx.clock, this.ctx.log);
     m.start();
     return m;
   }
@@ -64,8 +67,7 @@ class UplinksComponent implements Component {
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
-    const key = (c: Config) => [c.raw.uplinks, c.raw['multi-wan']];
-    if (same(key(next), key(prev))) return;
+    if (same(sectionOf(next, UPLINKS), sectionOf(prev, UPLINKS))) return;
     if (this.retired !== null) { // going back: the monitor kept for it takes over again
       const made = this.ctx.uplinks;
       this.ctx.uplinks = this.retired.monitor;
@@ -73,7 +75,8 @@ class UplinksComponent implements Component {
       await made?.stop(false);
       return;
     }
-    const keepRoutes = next.raw.uplinks.length > 0 && next.raw['multi-wan']?.['apply-routes'] === true;
+    const { uplinks, multiWan } = sectionOf(next, UPLINKS);
+    const keepRoutes = uplinks.length > 0 && multiWan.applyRoutes;
     this.retired = { monitor: this.ctx.uplinks, keepRoutes };
     this.ctx.uplinks = this.make(next);
   }
@@ -86,6 +89,12 @@ class UplinksComponent implements Component {
 
   async stop(): Promise<void> {
     await this.ctx.uplinks?.stop(true);
+  }
+
+  status(): UplinksStatus {
+    const m = this.ctx.uplinks;
+    if (m === null) return NO_UPLINKS;
+    return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
   }
 }
 
@@ -126,13 +135,17 @@ class PoliciesComponent implements Component {
   async reconfigure(next: Config): Promise<void> {
     if (this.ctx.uplinks === this.on) return; // policies are part of multi-wan: same monitor, same policies
     this.ctx.observe(this.name, null);
-    await this.engine?.stop((next.raw['multi-wan']?.policies.length ?? 0) === 0);
+    await this.engine?.stop(sectionOf(next, UPLINKS).multiWan.policies.length === 0);
     this.engine = null;
     await this.start();
   }
 
   async stop(): Promise<void> {
     await this.engine?.stop(true);
+  }
+
+  status() {
+    return this.engine?.status() ?? Promise.resolve({ policies: [], error: null });
   }
 }
 
@@ -143,7 +156,7 @@ class QueueingComponent implements Component {
   constructor(private readonly ctx: AppContext) {}
 
   async start(c: Config): Promise<void> {
-    const want = queueingFromConfig(c.raw);
+    const want = sectionOf(c, QUEUEING);
     if (want.length === 0) return;
     this.service = new QueueingService(want, () => this.ctx.uplinks, this.ctx.clock, this.ctx.log);
     await this.service.start();
@@ -151,7 +164,7 @@ class QueueingComponent implements Component {
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
-    if (this.service && same(queueingFromConfig(next.raw), queueingFromConfig(prev.raw))) {
+    if (this.service && same(sectionOf(next, QUEUEING), sectionOf(prev, QUEUEING))) {
       this.service.follow(this.ctx.uplinks);
       return;
     }
@@ -164,13 +177,13 @@ class QueueingComponent implements Component {
   async stop(): Promise<void> {
     await this.service?.stop();
   }
+
+  status() {
+    return this.service?.status() ?? Promise.resolve([]);
+  }
 }
 
-function leasesConfig(c: Config): LeasesConfig | null {
-  const l = c.raw.leases;
-  if (!l || (!l.kea4 && !l.kea6)) return null;
-  return { kea4: l.kea4, kea6: l.kea6, ttl: Math.round(l.ttl / 1000), conflict: l.conflict };
-}
+const leasesConfig = (c: Config) => sectionOf(c, LEASES);
 
 /** The Kea lease readers: restarted when `leases` or the zone domain changes. */
 class LeasesComponent implements Component {
@@ -198,6 +211,10 @@ class LeasesComponent implements Component {
   async stop(): Promise<void> {
     this.manager?.close(false);
   }
+
+  status() {
+    return { leases: this.manager?.list() ?? [], sources: this.manager?.stats() ?? [] };
+  }
 }
 
 /** The tunnel; its failures never stop DNS. Before the listeners: its DNS listener needs its interface. */
@@ -207,7 +224,7 @@ class WireguardComponent implements Component {
   constructor(private readonly ctx: AppContext) {}
 
   async start(c: Config): Promise<void> {
-    const settings = wgFromConfig(c);
+    const settings = sectionOf(c, WIREGUARD);
     if (settings === null) return;
     this.service = new WireguardService(settings, {
       zone: this.ctx.zone(), zoneTtl: c.zone.ttl, uplinks: () => this.ctx.uplinks, clock: this.ctx.clock, log: this.ctx.log,
@@ -216,7 +233,7 @@ class WireguardComponent implements Component {
   }
 
   async reconfigure(next: Config): Promise<void> {
-    const settings = wgFromConfig(next);
+    const settings = sectionOf(next, WIREGUARD);
     if (settings === null) {
       await this.stop();
       this.service = null;
@@ -226,6 +243,10 @@ class WireguardComponent implements Component {
 
   async stop(): Promise<void> {
     await this.service?.stop();
+  }
+
+  status() {
+    return this.service?.status() ?? Promise.resolve(NO_WIREGUARD);
   }
 }
 
@@ -303,6 +324,7 @@ export interface Rooms {
  * open last, when everything they hand queries to is ready; the admin API last of all.
  */
 export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true } | { ok: false; error: Error }>): Rooms {
+  const uplinks = new UplinksComponent(ctx);
   const policies = new PoliciesComponent(ctx);
   const queueing = new QueueingComponent(ctx);
   const leases = new LeasesComponent(ctx);
@@ -311,24 +333,20 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const sources: AdminSources = {
     resolver: () => ctx.resolver,
     acl: () => ctx.gate.snapshot(),
-    leases: () => leases.manager?.list() ?? [], leaseStats: () => leases.manager?.stats() ?? [],
-    uplinks: () => {
-      const m = ctx.uplinks;
-      if (m === null) return NO_UPLINKS;
-      return { mode: m.multiWan.mode, selection: m.current(), routing: m.routing, uplinks: m.details(), events: [...m.events].reverse() };
-    },
-    queueing: () => queueing.service?.status() ?? Promise.resolve([]),
+    leases: () => leases.status().leases, leaseStats: () => leases.status().sources,
+    uplinks: () => uplinks.status(),
+    queueing: () => queueing.status(),
     queueingRates: () => queueing.service?.rates() ?? [],
     queueingClasses: () => queueing.service?.classSamples() ?? [],
-    wireguard: () => wireguard.service?.status() ?? Promise.resolve(NO_WIREGUARD),
+    wireguard: () => wireguard.status(),
     wireguardPeers: () => wireguard.service?.cachedPeers() ?? [],
-    policies: () => policies.engine?.status() ?? Promise.resolve({ policies: [], error: null }),
+    policies: () => policies.status(),
     policySnapshot: () => policies.engine?.snapshot() ?? [],
     reload,
   };
   const components: Component[] = [
     new TlsComponent(ctx),
-    new UplinksComponent(ctx),
+    uplinks,
     new ResolverComponent(ctx),
     policies,
     queueing,

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { ListenerFactory } from '../listen/listener-set.js';
 import { AclGate } from '../listen/acl-gate.js';
 import type { TlsMaterial } from '../listen/tls-material.js';
-import { combineObservers, type AnswerObserver } from '../resolve/answer-observer.js';
+import { combineObservers, type AnswerObserver } from '../dns/answer-observer.js';
 import type { Resolver } from '../resolve/resolver.js';
 import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { zonePort, type ZonePort } from '../zone/zone-port.js';

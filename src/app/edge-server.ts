@@ -5,11 +5,13 @@
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
+
 import type { Config } from '../config/types.js';
 import type { ListenerFactory } from '../listen/listener-set.js';
 import type { Resolver } from '../resolve/resolver.js';
-import { wgFromConfig } from '../wireguard/wg-model.js';
+import { sectionOf } from '../config/section.js';
+import { WIREGUARD } from '../wireguard/wireguard-section.js';
+import { loadEdgeConfig } from './sections.js';
 import { App, type ReloadResult } from './app.js';
 import { componentsFor, leasesConfig, type Rooms } from './components.js';
 import { AppContext } from './context.js';
@@ -28,7 +30,7 @@ export class EdgeServer {
   private constructor(private readonly app: App, private readonly ctx: AppContext, private readonly rooms: Rooms, private readonly opts: ServerOptions) {}
 
   static async start(opts: ServerOptions): Promise<EdgeServer> {
-    const config = opts.config ?? await loadConfig(opts.configPath);
+    const config = opts.config ?? await loadEdgeConfig(opts.configPath);
     const ctx = new AppContext(opts.clock ?? systemClock, opts.log, opts.factory);
     let server: EdgeServer | null = null;
     const rooms = componentsFor(ctx, () => server!.reload());
@@ -47,7 +49,7 @@ export class EdgeServer {
   async reload(): Promise<ReloadResult> {
     let next;
     try {
-      next = await loadConfig(this.opts.configPath);
+      next = await loadEdgeConfig(this.opts.configPath);
     } catch (error) {
       this.opts.log.error({ err: (error as Error).message }, 'reload failed; the running config stays');
       return { ok: false, error: error as Error };
@@ -75,7 +77,7 @@ export class EdgeServer {
       upstreams: c.upstreams.map((u) => u.url),
       uplinks: m ? { mode: m.multiWan.mode, names: m.uplinks.map((u) => u.name), routing: m.routing.enabled } : null,
       leases: leasesConfig(c),
-      wireguard: this.rooms.wireguard.service ? wgFromConfig(c)?.interface : null,
+      wireguard: this.rooms.wireguard.service ? sectionOf(c, WIREGUARD)?.interface : null,
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),
       acl: c.acl.length > 0 ? c.acl : 'default (loopback, RFC 1918, RFC 4193, link-local)',

@@ -3,7 +3,7 @@
  * and — when the kernel's qdiscs are known (`edgedns check` probes them) — an explicit
  * algorithm the kernel cannot run, which is a warning: the fallback is used instead.
  */
-import type { RawConfig } from '../config/schema.js';
+import type { RawQueueing } from './queueing-section.js';
 import type { PathIssue } from '../config/validate.js';
 import { checkClasses } from './traffic-classes.js';
 
@@ -12,7 +12,7 @@ export interface KernelQdiscs {
   fqCodel: boolean;
 }
 
-export function checkQueueing(raw: RawConfig, kernel?: KernelQdiscs): { errors: PathIssue[]; warnings: PathIssue[] } {
+export function checkQueueing(raw: RawQueueing, kernel?: KernelQdiscs): { errors: PathIssue[]; warnings: PathIssue[] } {
   const warnings: PathIssue[] = [];
   if (kernel !== undefined) {
     raw.uplinks.forEach((u, i) => {

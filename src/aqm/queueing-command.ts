@@ -7,12 +7,14 @@ import { systemClock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import { algorithmWarning, chooseKind, probeCapabilities } from './capabilities.js';
 import { offloadCommand } from './offloads.js';
-import { queueingFromConfig, type QdiscKind } from './queueing-model.js';
+import type { QdiscKind } from './queueing-model.js';
+import { QUEUEING } from './queueing-section.js';
+import { sectionOf } from '../config/section.js';
 import { QueueingService } from './queueing-service.js';
 import { clearCommands, describeTree, formatCommand, OFFLOAD_OFF_BELOW, offloadsOff, planQueueing } from './tc-render.js';
 
 export async function queueingApply(c: Config, dryRun: boolean, log: Logger, out: (t: string) => void, renderAs?: QdiscKind): Promise<void> {
-  const settings = queueingFromConfig(c.raw);
+  const settings = sectionOf(c, QUEUEING);
   if (settings.length === 0) {
     out('# no uplink has smart-queueing with a bandwidth: nothing to shape\n');
     return;

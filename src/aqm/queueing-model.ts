@@ -2,7 +2,7 @@
  * Per uplink `smart-queueing:` as the room uses it. On by default when the uplink has a
  * bandwidth (an unshaped fast link gains nothing and risks throughput), off without one.
  */
-import type { RawConfig } from '../config/schema.js';
+import type { RawQueueing } from './queueing-section.js';
 import { parseRate } from './rate.js';
 import { classesFromConfig, type TrafficClass } from './traffic-classes.js';
 
@@ -47,7 +47,7 @@ export function ifbName(iface: string): string {
   return `ifb4${iface}`.slice(0, 15);
 }
 
-export function queueingFromConfig(raw: RawConfig): QueueingSettings[] {
+export function queueingFromConfig(raw: RawQueueing): QueueingSettings[] {
   const out: QueueingSettings[] = [];
   for (const u of raw.uplinks) {
     const q = u['smart-queueing'];

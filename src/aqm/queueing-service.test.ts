@@ -5,17 +5,18 @@
 import dnsPacket from 'dns-packet';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { wireKey } from '../dns/name.js';
 import { RecordingHost } from '../host/recording-host.js';
-import { queueingFromConfig } from './queueing-model.js';
+import { sectionOf } from '../config/section.js';
+import { QUEUEING } from './queueing-section.js';
 import { QueueingService } from './queueing-service.js';
 
 const log = pino({ level: 'silent' });
 const clock = { now: () => 1_000_000 };
 
 function settings(extra = '') {
-  return queueingFromConfig(parseConfig(`
+  return sectionOf(parseConfig(`
 upstreams: [udp://127.0.0.1:53]
 uplinks:
   - name: dsl
@@ -24,7 +25,7 @@ uplinks:
       bandwidth-up: 9mbit
       bandwidth-down: 45mbit
       classes: [{ name: video, domains: [video.example], rate: 3mbit }]${extra}
-`, 'q.yaml').raw);
+`, 'q.yaml'), QUEUEING);
 }
 
 /** A kernel with htb and ifb but neither cake nor fq_codel; offloads on. */

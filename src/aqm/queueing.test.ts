@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { AutorateController } from './autorate.js';
 import { algorithmWarning, chooseKind, type Capabilities } from './capabilities.js';
 import { enabledOffloads } from './offloads.js';
 import { parseClassStats } from './tc-runner.js';
-import { queueingFromConfig } from './queueing-model.js';
+import { sectionOf } from '../config/section.js';
+import { QUEUEING } from './queueing-section.js';
 import { parseRate, tcRate } from './rate.js';
 import {
   classPlan, delayBoundMs, describeTree, fifoLimitBytes, formatCommand, learnedFilter, offloadsOff, planQueueing, rateCommands, removeCommands, shaperCommands,
@@ -26,12 +27,12 @@ uplinks:
     interface: wan4
     smart-queueing: { bandwidth-up: 10mbit, enabled: false }
 `, 'q.yaml');
-const [fibre, lte] = queueingFromConfig(config.raw);
+const [fibre, lte] = sectionOf(config, QUEUEING);
 const caps = (cake: boolean, fqCodel: boolean): Capabilities => ({ cake, fqCodel, htb: true, ifb: true, error: null });
 
 describe('smart queueing config', () => {
   it('is on for uplinks with a bandwidth (or autorate), off without one or when disabled', () => {
-    expect(queueingFromConfig(config.raw).map((s) => s.uplink)).toEqual(['fibre', 'lte']);
+    expect(sectionOf(config, QUEUEING).map((s) => s.uplink)).toEqual(['fibre', 'lte']);
     expect(fibre).toMatchObject({ up: 20e6, down: 100e6, ingress: true, ifb: 'ifb4wan1', targetMs: 5, intervalMs: 100, ecn: true, overhead: 18, algorithm: 'auto' });
     expect(lte).toMatchObject({ up: 20e6, down: undefined, ingress: false, diffserv: 'besteffort', autorate: { min: 5e6, base: 20e6, max: 40e6, thresholdMs: 15 } });
     expect(parseRate('1.5gbit')).toBe(1.5e9);
@@ -104,7 +105,7 @@ uplinks:
         - { name: calls, domains: [zoom.us, "*.teams.microsoft.com"], sources: [10.0.0.50/32, "fd00::50/128"], dscp: [ef, 34], rate: 3mbit, ceil: 8mbit }
         - { name: backup, sources: [10.0.0.60/32], rate: 1mbit }
 `, 'q.yaml');
-    const [s] = queueingFromConfig(c.raw);
+    const [s] = sectionOf(c, QUEUEING);
     expect(s.classes).toEqual([
       { name: 'calls', index: 0, domains: ['zoom.us', 'teams.microsoft.com'], sources: ['10.0.0.50/32', 'fd00::50/128'], dscp: [46, 34], rate: 3e6, ceil: 8e6 },
       { name: 'backup', index: 1, domains: [], sources: ['10.0.0.60/32'], dscp: [], rate: 1e6, ceil: undefined },

@@ -3,7 +3,7 @@
  * edgedns learns from its own answers; source prefixes; DSCP values), its guaranteed rate and
  * ceiling, and the checks a config must pass. First match wins; the rest is best effort.
  */
-import type { RawConfig } from '../config/schema.js';
+import type { RawQueueing } from './queueing-section.js';
 import type { PathIssue } from '../config/validate.js';
 import { normalizeName } from '../dns/name.js';
 import { parseRate } from './rate.js';
@@ -34,7 +34,7 @@ export function dscpValue(v: string | number): number | null {
   return n ?? (/^\d+$/.test(v) && Number(v) <= 63 ? Number(v) : null);
 }
 
-type RawClass = NonNullable<RawConfig['uplinks'][number]['smart-queueing']>['classes'][number];
+type RawClass = NonNullable<RawQueueing['uplinks'][number]['smart-queueing']>['classes'][number];
 
 export function classesFromConfig(raw: RawClass[]): TrafficClass[] {
   return raw.map((c, i) => ({
@@ -51,7 +51,7 @@ export function classesFromConfig(raw: RawClass[]): TrafficClass[] {
 const DOMAIN = /^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
 
 /** Errors in `uplinks[i].smart-queueing.classes`. */
-export function checkClasses(raw: RawConfig): PathIssue[] {
+export function checkClasses(raw: RawQueueing): PathIssue[] {
   const issues: PathIssue[] = [];
   raw.uplinks.forEach((u, i) => {
     const q = u['smart-queueing'];

@@ -10,6 +10,7 @@ import { isUnder } from '../dns/name.js';
 import type { ScannedResponse } from '../dns/scan.js';
 import { packAnswer, type PackedAnswer } from '../dns/reply.js';
 import type { Clock } from '../clock.js';
+import type { CacheOptions } from '../config/types.js';
 
 export interface CacheEntry extends PackedAnswer {
   /** ms, from the clock; the entry was stored at expiresAt - ttl * 1000 */
@@ -21,14 +22,7 @@ export interface CacheEntry extends PackedAnswer {
   negative: boolean;
 }
 
-export interface CacheOptions {
-  maxBytes: number;
-  minTtl: number;
-  maxTtl: number;
-  negativeTtl: number;
-  serveStale: boolean;
-  prefetch: boolean;
-}
+export type { CacheOptions } from '../config/types.js';
 
 export interface CacheStats {
   entries: number;

@@ -1,15 +1,15 @@
 /** The one way a command loads its config: errors printed as `FILE:LINE:COL key.path: message`. */
 import { ConfigError, formatIssue } from '../config/errors.js';
-import { loadConfig, type LoadOptions } from '../config/load.js';
+import { loadEdgeConfig } from '../app/sections.js';
 import type { Config } from '../config/types.js';
 
 /**
  * The config of `file` (the embedded default when undefined), or null after printing why not
  * (to stderr, or `to` — `edgedns check` prints its findings on stdout).
  */
-export async function loadOrReport(file: string | undefined, opts: LoadOptions = {}, to: NodeJS.WriteStream = process.stderr): Promise<Config | null> {
+export async function loadOrReport(file: string | undefined, hints: Record<string, unknown> = {}, to: NodeJS.WriteStream = process.stderr): Promise<Config | null> {
   try {
-    return await loadConfig(file, opts);
+    return await loadEdgeConfig(file, hints);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const i of e.issues) to.write(`${formatIssue(i)}\n`);

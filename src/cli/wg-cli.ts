@@ -1,4 +1,6 @@
 /** `edgedns wg init|add-peer|remove-peer|apply|show`. */
+import { requestAny, targetsFor } from '../admin/admin-client.js';
+import type { Config } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { wgAddPeer, wgApply, wgInit, wgRemovePeer, type Io } from '../wireguard/wg-command.js';
 import { adminCommand } from './admin-commands.js';
@@ -6,6 +8,17 @@ import { CONFIG, flags } from './flags.js';
 import { fail, loadOrReport } from './load.js';
 
 const USAGE = 'edgedns wg init|add-peer NAME [--full-tunnel|--split] [--psk] [--png FILE]|remove-peer NAME|apply [--dry-run] -c FILE; edgedns wg show [--json]';
+/** The uplinks a running server has selected, from its admin API; undefined when none answers. */
+async function selectedUplinks(config: Config, admin: string | undefined): Promise<string[] | undefined> {
+  try {
+    const res = await requestAny(targetsFor({ admin, config }), 'GET', '/uplinks');
+    if (res.status !== 200) return undefined;
+    return (JSON.parse(res.body) as { selection?: { active?: string[] } }).selection?.active;
+  } catch {
+    return undefined;
+  }
+}
+
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 interface WgFlags { config?: string; admin?: string; 'dry-run'?: boolean; 'full-tunnel'?: boolean; split?: boolean; psk?: boolean; png?: string }
@@ -31,7 +44,10 @@ export async function wgCommand(args: string[]): Promise<number> {
   if (config === null) return 1;
   try {
     if (sub === 'init') wgInit(config, stdio);
-    else if (sub === 'add-peer') await wgAddPeer(config, name, { scope: v.split ? 'split' : 'full', psk: v.psk === true, png: v.png, admin: v.admin }, stdio);
+    else if (sub === 'add-peer') {
+      const selected = await selectedUplinks(config, v.admin);
+      await wgAddPeer(config, name, { scope: v.split ? 'split' : 'full', psk: v.psk === true, png: v.png, selected }, stdio);
+    }
     else if (sub === 'remove-peer') wgRemovePeer(config, name, stdio);
     else await wgApply(config, v['dry-run'] === true, createLogger(config.log.level, true), stdio);
     return 0;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from './errors.js';
-import { loadConfig, parseConfig } from './load.js';
+import { loadConfig } from './load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 
 const FULL = new URL('../../test/fixtures/config-md-full.yaml', import.meta.url);
 const CONFIG_MD = new URL('../../../shared/CONFIG.md', import.meta.url);

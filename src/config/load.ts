@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { EMBEDDED_CONFIG, EMBEDDED_SOURCE } from './default-config.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
-import { configSchema } from './schema.js';
+import { configSchemaWith, type RawConfig } from './schema.js';
+import type { ConfigSection } from './section.js';
 import type { Config } from './types.js';
-import type { KernelQdiscs } from '../aqm/check-queueing.js';
 import { buildConfig } from './validate.js';
 
 function positionOf(doc: Document, lc: LineCounter, path: Array<string | number>, unknownKey?: string): { line: number; col: number } {
@@ -37,8 +37,10 @@ function positionOf(doc: Document, lc: LineCounter, path: Array<string | number>
 }
 
 export interface LoadOptions {
-  /** the kernel's qdiscs, for warnings about algorithms it lacks */
-  kernel?: KernelQdiscs;
+  /** the rooms' sections the file may hold (the composition root passes them all) */
+  sections?: ReadonlyArray<ConfigSection<unknown>>;
+  /** facts the file cannot say, for the sections' checks (the kernel's qdiscs, for `check`) */
+  hints?: Record<string, unknown>;
 }
 
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): Config {
@@ -51,7 +53,8 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     }));
   }
   const data = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(data);
+  const sections = opts.sections ?? [];
+  const parsed = configSchemaWith(Object.assign({}, ...sections.map((s) => s.shape))).safeParse(data);
   const issues: ConfigIssue[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -66,7 +69,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     }
     throw new ConfigError(issues);
   }
-  const built = buildConfig(parsed.data, file, opts.kernel);
+  const built = buildConfig(parsed.data as RawConfig, file, sections, opts.hints);
   if (!built.config) {
     throw new ConfigError(built.issues.map((i) => ({ file, ...positionOf(doc, lc, i.path), path: formatPath(i.path), message: i.message })));
   }
@@ -75,7 +78,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
 }
 
 export async function loadConfig(file?: string, opts: LoadOptions = {}): Promise<Config> {
-  if (file === undefined) return parseConfig(EMBEDDED_CONFIG, EMBEDDED_SOURCE);
+  if (file === undefined) return parseConfig(EMBEDDED_CONFIG, EMBEDDED_SOURCE, opts);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

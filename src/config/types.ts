@@ -1,9 +1,17 @@
 /** The validated, typed configuration every module reads. Nobody writes it after load. */
 import type { Buffer } from 'node:buffer';
-import type { CacheOptions } from '../cache/packet-cache.js';
 import type { TsigKeyring } from '../dns/tsig.js';
-import type { RawConfig } from './schema.js';
 import type { ConfigIssue } from './errors.js';
+
+/** `cache:` as the packet cache uses it (seconds, bytes). */
+export interface CacheOptions {
+  maxBytes: number;
+  minTtl: number;
+  maxTtl: number;
+  negativeTtl: number;
+  serveStale: boolean;
+  prefetch: boolean;
+}
 
 export type Protocol = 'udp' | 'tcp' | 'dot' | 'doh';
 export type AclAction = 'allow' | 'refuse' | 'drop';
@@ -87,6 +95,6 @@ export interface Config {
   cookies: { enabled: boolean; require: boolean; upstream: boolean; secret?: Buffer };
   /** Things that load but may not do what was meant (e.g. overlapping policy sources). */
   warnings: ConfigIssue[];
-  /** Sections acted on by later modules (leases, uplinks, multi-wan, wireguard), as validated. */
-  raw: RawConfig;
+  /** The rooms' sections, built by their own `ConfigSection` (read them with `sectionOf`). */
+  sections: ReadonlyMap<string, unknown>;
 }

@@ -7,11 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { TsigKey } from '../dns/tsig.js';
 import { normalizeName, qualify } from '../dns/name.js';
 import { DEFAULT_UPSTREAMS } from './default-config.js';
-import { checkUplinks } from '../uplinks/check-uplinks.js';
-import { checkWireguard } from '../wireguard/check-wireguard.js';
-import { checkPolicies } from '../uplinks/policies/check-policies.js';
-import { checkQueueing, type KernelQdiscs } from '../aqm/check-queueing.js';
-import { tunnelDnsListen } from '../wireguard/wg-model.js';
+import type { ConfigSection, SectionContext } from './section.js';
 import type { RawConfig } from './schema.js';
 import type { Config, ListenConfig, StaticRecord, UpstreamConfig, UpstreamProtocol } from './types.js';
 
@@ -73,8 +69,13 @@ function checkRecordValue(type: string, value: string): string | null {
   }
 }
 
-/** `kernel`: the qdiscs this kernel has, when known (`edgedns check`), for warnings about them. */
-export function buildConfig(raw: RawConfig, source: string, kernel?: KernelQdiscs): { config?: Config; issues: PathIssue[]; warnings: PathIssue[] } {
+/**
+ * The typed `Config` from the validated file: the core sections here, each room's section by
+ * its own check and build. `hints`: facts the file cannot say (the kernel's qdiscs).
+ */
+export function buildConfig(
+  raw: RawConfig, source: string, sections: ReadonlyArray<ConfigSection<unknown>> = [], hints: Record<string, unknown> = {},
+): { config?: Config; issues: PathIssue[]; warnings: PathIssue[] } {
   const issues: PathIssue[] = [];
   const domain = normalizeName(raw.zone.domain);
   const zoneTtl = Math.round(raw.zone.ttl / 1000);
@@ -93,11 +94,11 @@ export function buildConfig(raw: RawConfig, source: string, kernel?: KernelQdisc
     records.push({ name, type: r.type, value: r.value, ttl: r.ttl === undefined ? zoneTtl : Math.round(r.ttl / 1000) });
   });
 
-  const tunnelDns = tunnelDnsListen(raw, raw.listen);
-  const listen: ListenConfig[] = [...raw.listen, ...(tunnelDns ? [tunnelDns] : [])].map((l) => ({
+  const ctx: SectionContext = { raw: raw as unknown as Record<string, unknown>, zoneDomain: domain, zoneReverse: raw.zone.reverse, listen: raw.listen, hints };
+  const listen: ListenConfig[] = [...raw.listen.map((l) => ({
     address: l.address, interface: l.interface, port: l.port, protocols: [...new Set(l.protocols)],
     dotPort: l['dot-port'], dohPort: l['doh-port'], dohPath: l['doh-path'],
-  }));
+  })), ...sections.flatMap((s) => s.listen?.(ctx) ?? [])];
   listen.forEach((l, i) => {
     if ((l.protocols.includes('dot') || l.protocols.includes('doh')) && !raw.tls) {
       issues.push({ path: ['listen', i, 'protocols'], message: 'dot and doh need a tls section with cert and key' });
@@ -122,13 +123,13 @@ export function buildConfig(raw: RawConfig, source: string, kernel?: KernelQdisc
       return [parsed];
     }),
   }));
-  issues.push(...checkUplinks(raw));
-  issues.push(...checkWireguard(raw, domain));
-  const policyChecks = checkPolicies(raw);
-  issues.push(...policyChecks.errors);
-  const queueingChecks = checkQueueing(raw, kernel);
-  issues.push(...queueingChecks.errors);
-  const warnings = [...policyChecks.warnings, ...queueingChecks.warnings];
+  const warnings: PathIssue[] = [];
+  for (const s of sections) {
+    const r = s.check?.(ctx);
+    if (r === undefined) continue;
+    issues.push(...r.errors);
+    warnings.push(...(r.warnings ?? []));
+  }
   const tsigKeys = new Map<string, TsigKey>();
   (raw.ddns?.keys ?? []).forEach((k, i) => {
     const name = normalizeName(k.name);
@@ -176,7 +177,7 @@ export function buildConfig(raw: RawConfig, source: string, kernel?: KernelQdisc
       tsigKeys,
       cookies: { enabled: raw.cookies.enabled, require: raw.cookies.require, upstream: raw.cookies.upstream, secret: cookieSecret },
       warnings: [],
-      raw,
+      sections: new Map(sections.map((s) => [s.name, s.build(ctx)])),
     },
   };
 }

@@ -79,29 +79,14 @@ function writeHeader(out: Buffer, q: ParsedQuery, query: Uint8Array, tc: number)
 export function renderReply(
   a: PackedAnswer, q: ParsedQuery, query: Uint8Array, maxSize: number, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
 ): Buffer {
-  const { data, bodyLen } = a;
-  const optLen = optLength(q, bodyLen, padBlock);
-  if (bodyLen + optLen > maxSize) return fitReply(a, q, query, maxSize, ttlAdjust, fixedTtl, padBlock);
-  // The cache-hit path: renderPrefix for the whole body, written out so nothing is checked twice.
-  const out = Buffer.allocUnsafe(bodyLen + optLen);
-  out.write(data, 0, bodyLen, 'latin1');
-  writeHeader(out, q, query, 0);
-  for (let p = bodyLen; p < data.length; p += 2) {
-    const at = (data.charCodeAt(p) << 8) | data.charCodeAt(p + 1);
-    let v = fixedTtl >= 0 ? fixedTtl : out.readUInt32BE(at) - ttlAdjust;
-    if (v < 0) v = 0;
-    out.writeUInt32BE(v, at);
-  }
-  if (optLen > 0) {
-    writeOpt(out, bodyLen, q, optLen, 0);
-    out.writeUInt16BE(((out[10] << 8) | out[11]) + 1, 10);
-  }
-  return out;
+  const optLen = optLength(q, a.bodyLen, padBlock);
+  if (a.bodyLen + optLen > maxSize) return fitReply(a, q, query, maxSize, ttlAdjust, fixedTtl, padBlock);
+  return renderPrefix(a, a.bodyLen, q, query, ttlAdjust, fixedTtl, optLen, -1);
 }
 
 /**
- * The first `len` body bytes (whole sections), TTLs aged, our OPT appended: the cut fell after
- * the authority section (keptNs records) or the answer (keptNs 0); additional is gone.
+ * The first `len` body bytes (whole sections), TTLs aged, our OPT appended. `keptNs` >= 0: the
+ * cut fell after the authority section (keptNs records) or the answer (0); additional is gone.
  */
 function renderPrefix(
   a: PackedAnswer, len: number, q: ParsedQuery, query: Uint8Array, ttlAdjust: number, fixedTtl: number, optLen: number,
@@ -118,8 +103,10 @@ function renderPrefix(
     if (v < 0) v = 0;
     out.writeUInt32BE(v, at);
   }
-  out.writeUInt16BE(keptNs, 8);
-  out.writeUInt16BE(0, 10);
+  if (keptNs >= 0) {
+    out.writeUInt16BE(keptNs, 8);
+    out.writeUInt16BE(0, 10);
+  }
   if (optLen > 0) {
     writeOpt(out, len, q, optLen, 0);
     out.writeUInt16BE(((out[10] << 8) | out[11]) + 1, 10);

@@ -23,7 +23,11 @@ export interface HostPort {
 export type HostErrorCode = 'HOST_MISSING' | 'HOST_FAILED';
 
 export class HostError extends EdgeError<HostErrorCode> {
-  constructor(code: HostErrorCode, message: string, readonly tool: string, readonly stderr = '', options?: { cause?: unknown }) {
+  constructor(
+    code: HostErrorCode, message: string, readonly tool: string, readonly stderr = '', options?: { cause?: unknown },
+    /** what the tool printed before it failed (ping prints its statistics and exits 1) */
+    readonly stdout = '',
+  ) {
     super(code, message, options);
   }
 }
@@ -43,7 +47,7 @@ export const systemHost: HostPort = {
           return reject(new HostError('HOST_MISSING', `${cmd} (${PACKAGES[cmd] ?? cmd}) is not installed`, cmd, '', { cause: err }));
         }
         const first = stderr.trim().split('\n')[0] || err.message;
-        reject(new HostError('HOST_FAILED', `${cmd} ${args.join(' ')}: ${first}`, cmd, stderr, { cause: err }));
+        reject(new HostError('HOST_FAILED', `${cmd} ${args.join(' ')}: ${first}`, cmd, stderr, { cause: err }, stdout));
       });
       if (opts.input !== undefined) child.stdin!.end(opts.input);
     });

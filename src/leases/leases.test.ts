@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { parseQuery } from '../dns/query.js';
 import { reverseName } from '../dns/reverse.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { DnsFixture } from '../../test/helpers/dns-fixture.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import type { ClientInfo } from './query-context.js';
 import { Resolver } from './resolver.js';
 

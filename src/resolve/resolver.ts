@@ -22,12 +22,12 @@ import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
 import type { ClientInfo, QueryContext, Reply, Stage, StageResult } from './query-context.js';
-import type { AnswerObserver } from './answer-observer.js';
+import type { AnswerObserver } from '../dns/answer-observer.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
 import { QueryLog } from './query-log.js';
 import { buildRouter, type Route } from './router.js';
-import type { SuffixMatcher } from './suffix-matcher.js';
+import type { SuffixMatcher } from '../dns/suffix-matcher.js';
 import { CacheStage, ForwardStage, LocalStage, RulesStage } from './stages.js';
 
 interface Pipeline {

@@ -8,7 +8,7 @@ import { wireKey } from '../dns/name.js';
 import type { UpstreamGroup } from '../upstream/upstream-group.js';
 import type { Apex, LocalZone } from '../zone/local-zone.js';
 import { specialZones, type EmptyZone } from './special-zones.js';
-import { SuffixMatcher } from './suffix-matcher.js';
+import { SuffixMatcher } from '../dns/suffix-matcher.js';
 
 export type Route =
   | { kind: 'zone'; apex: Apex }

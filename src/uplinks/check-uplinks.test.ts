@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/errors.js';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 
 function issues(yaml: string): string[] {
   try {

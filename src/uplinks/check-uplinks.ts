@@ -3,7 +3,7 @@
  * probe targets that fit their type, a quorum the probes can meet, addresses of one family.
  */
 import { isIP } from 'node:net';
-import type { RawConfig } from '../config/schema.js';
+import type { RawUplinks } from './uplinks-schema.js';
 import type { PathIssue } from '../config/validate.js';
 import { hostPort } from './probes/probe.js';
 import { DEFAULT_TABLE, uplinksFromConfig } from './uplink-model.js';
@@ -24,7 +24,7 @@ function probeTargetError(type: string, target: string): string | null {
   return isIP(hostPort(target, 0).host) ? null : `a ${type} probe needs an IP address (optionally :port)`;
 }
 
-export function checkUplinks(raw: RawConfig): PathIssue[] {
+export function checkUplinks(raw: RawUplinks): PathIssue[] {
   const issues: PathIssue[] = [];
   const defaultTable = raw['multi-wan']?.['default-table'] ?? DEFAULT_TABLE;
   const seenNames = new Map<string, number>();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { installedOf, reconcile, type IpRoute, type IpRule } from './route-applier.js';
 import { formatCommand, planCommands, planRoutes } from './route-plan.js';
-import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
+import { sectionOf } from '../config/section.js';
+import { UPLINKS } from './uplinks-section.js';
 
 const yaml = (mode: string) => `
 uplinks:
@@ -12,9 +13,9 @@ multi-wan: { mode: ${mode}, apply-routes: true }
 `;
 
 function plan(mode: string, active: string[]) {
-  const raw = parseConfig(yaml(mode), 't.yaml').raw;
+  const raw = parseConfig(yaml(mode), 't.yaml');
   const sources = new Map([['wan-a', ['10.201.0.2']], ['wan-b', ['10.202.0.2']]]);
-  return planRoutes({ uplinks: uplinksFromConfig(raw), multiWan: multiWanFromConfig(raw), sources, active });
+  return planRoutes({ uplinks: sectionOf(raw, UPLINKS).uplinks, multiWan: sectionOf(raw, UPLINKS).multiWan, sources, active });
 }
 
 describe('planRoutes → ip commands', () => {
@@ -44,8 +45,8 @@ describe('planRoutes → ip commands', () => {
   });
 
   it('IPv6 uplinks render as ip -6 commands', () => {
-    const raw = parseConfig('uplinks:\n  - { name: v6, interface: wan6, source: "2001:db8::2", gateway: "2001:db8::1" }\n', 't').raw;
-    const p = planRoutes({ uplinks: uplinksFromConfig(raw), multiWan: multiWanFromConfig(raw), sources: new Map([['v6', ['2001:db8::2']]]), active: ['v6'] });
+    const raw = parseConfig('uplinks:\n  - { name: v6, interface: wan6, source: "2001:db8::2", gateway: "2001:db8::1" }\n', 't');
+    const p = planRoutes({ uplinks: sectionOf(raw, UPLINKS).uplinks, multiWan: sectionOf(raw, UPLINKS).multiWan, sources: new Map([['v6', ['2001:db8::2']]]), active: ['v6'] });
     expect(planCommands(p).map(formatCommand)).toContain('ip -6 rule add from 2001:db8::2 lookup 101 pref 10100 protocol 237');
   });
 });

@@ -11,12 +11,12 @@ import { decidePolicies } from './policies/policy-decision.js';
 import { policyRules } from './policies/policy-rules.js';
 import { renderNft } from './policies/nft-render.js';
 import { select } from './selection.js';
-import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
+import { sectionOf } from '../config/section.js';
+import { UPLINKS } from './uplinks-section.js';
 
 export function dryRunRoutes(config: Config): string {
-  const uplinks = uplinksFromConfig(config.raw);
+  const { uplinks, multiWan } = sectionOf(config, UPLINKS);
   if (uplinks.length === 0) return '# no uplinks configured: nothing to route\n';
-  const multiWan = multiWanFromConfig(config.raw);
   const notes: string[] = [];
   const sources = new Map(uplinks.map((u) => {
     const list = u.source !== undefined

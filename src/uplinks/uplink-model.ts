@@ -4,7 +4,7 @@
  * by the monitor at run time, because a WAN's DHCP address can change under us.
  */
 import { policiesFromConfig, type Policy } from './policies/policy-model.js';
-import type { RawConfig } from '../config/schema.js';
+import type { RawUplinks } from './uplinks-schema.js';
 
 export type ProbeType = 'dns' | 'icmp' | 'tcp' | 'http';
 
@@ -55,7 +55,7 @@ export const DEFAULT_RULE_PRIORITY = 10_000;
 /** Rounds of a probe-less uplink (carrier only) come this often. */
 export const CARRIER_ROUND_MS = 1000;
 
-export function uplinksFromConfig(raw: RawConfig): Uplink[] {
+export function uplinksFromConfig(raw: RawUplinks): Uplink[] {
   return raw.uplinks.map((u, i) => ({
     name: u.name,
     interface: u.interface,
@@ -73,7 +73,7 @@ export function uplinksFromConfig(raw: RawConfig): Uplink[] {
   }));
 }
 
-export function multiWanFromConfig(raw: RawConfig): MultiWan {
+export function multiWanFromConfig(raw: RawUplinks): MultiWan {
   const m = raw['multi-wan'];
   return {
     mode: m?.mode ?? 'failover',

@@ -6,10 +6,11 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { RecordingHost } from '../host/recording-host.js';
 import { UplinkMonitor } from './uplink-monitor.js';
-import { multiWanFromConfig, uplinksFromConfig } from './uplink-model.js';
+import { sectionOf } from '../config/section.js';
+import { UPLINKS } from './uplinks-section.js';
 
 const log = pino({ level: 'silent' });
 const raw = parseConfig(`
@@ -18,7 +19,7 @@ uplinks:
   - { name: wan-a, interface: edtest-wan1, gateway: 10.201.0.1, source: 10.201.0.2, table: 101 }
   - { name: wan-b, interface: edtest-wan2, gateway: 10.202.0.1, source: 10.202.0.2, table: 102 }
 multi-wan: { apply-routes: true }
-`, 'u.yaml').raw;
+`, 'u.yaml');
 
 /** CAP_NET_ADMIN in CapEff, so routing is on; `installed`: what `ip -j rule show` lists. */
 function host(installedRules: object[] = []): RecordingHost {
@@ -31,7 +32,7 @@ function host(installedRules: object[] = []): RecordingHost {
 describe('UplinkMonitor with a recording host', () => {
   it('plans the policy routes and runs them through the host port, in one batch per family', async () => {
     const h = host();
-    const m = new UplinkMonitor(uplinksFromConfig(raw), multiWanFromConfig(raw), { now: () => 1_000_000 }, log, h);
+    const m = new UplinkMonitor(sectionOf(raw, UPLINKS).uplinks, sectionOf(raw, UPLINKS).multiWan, { now: () => 1_000_000 }, log, h);
     expect(m.routing.enabled).toBe(true);
     m.start();
     await m.routesSettled();
@@ -47,7 +48,7 @@ describe('UplinkMonitor with a recording host', () => {
 
   it('without CAP_NET_ADMIN it says why routing is off and runs nothing on the host', async () => {
     const h = new RecordingHost().file('/proc/self/status', 'CapEff:\t0000000000000000\n');
-    const m = new UplinkMonitor(uplinksFromConfig(raw), multiWanFromConfig(raw), { now: () => 0 }, log, h);
+    const m = new UplinkMonitor(sectionOf(raw, UPLINKS).uplinks, sectionOf(raw, UPLINKS).multiWan, { now: () => 0 }, log, h);
     expect(m.routing).toMatchObject({ enabled: false, reason: expect.stringContaining('CAP_NET_ADMIN') });
     m.start();
     await m.routesSettled();
@@ -60,7 +61,7 @@ describe('UplinkMonitor with a recording host', () => {
       { priority: 10100, src: '10.201.0.2', table: '101', protocol: '237' },
       { priority: 500, src: '192.168.7.0', srclen: 24, table: '200', protocol: 'static' },
     ]);
-    const m = new UplinkMonitor(uplinksFromConfig(raw), multiWanFromConfig(raw), { now: () => 0 }, log, h);
+    const m = new UplinkMonitor(sectionOf(raw, UPLINKS).uplinks, sectionOf(raw, UPLINKS).multiWan, { now: () => 0 }, log, h);
     m.start();
     await m.routesSettled();
     h.calls.length = 0;

@@ -98,7 +98,7 @@ export class UplinkMonitor implements UplinkSource {
     readonly multiWan: MultiWan,
     private readonly clock: Clock,
     private readonly log: Logger,
-    host: HostPort = systemHost,
+    private readonly host: HostPort = systemHost,
   ) {
     const now = clock.now();
     this.rt = uplinks.map((cfg) => ({
@@ -203,7 +203,7 @@ export class UplinkMonitor implements UplinkSource {
     await Promise.all(due.map(async (p) => {
       p.lastStart = start;
       const family = isIPv6(p.spec.target.replace(/^\[|\](:\d+)?$/g, '')) ? 6 : 4;
-      const res = await PROBES[p.spec.type](p.spec, { source: r.sources[family], iface: r.cfg.interface });
+      const res = await PROBES[p.spec.type](p.spec, { source: r.sources[family], iface: r.cfg.interface, host: this.host });
       p.lastOk = res.ok;
       p.lastError = res.ok ? null : res.error;
       if (res.ok) {

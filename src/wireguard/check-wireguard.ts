@@ -4,11 +4,11 @@
  * inside the tunnel prefixes, allowed IPs that no two peers share.
  */
 import ipaddr from 'ipaddr.js';
-import type { RawConfig } from '../config/schema.js';
+import type { RawWireguard } from './wireguard-section.js';
 import type { PathIssue } from '../config/validate.js';
 import { isWgKey } from './keys.js';
 import { networkOf, overlaps, within } from '../prefix.js';
-import { wgFromConfig, type WgPeer, type WgSettings } from './wg-model.js';
+import { wgSettingsFrom, type WgPeer, type WgSettings } from './wg-model.js';
 
 export interface PeerProblem {
   peer: string;
@@ -49,7 +49,7 @@ export function peerProblems(s: Pick<WgSettings, 'addresses'>, peers: WgPeer[]):
   return out;
 }
 
-export function checkWireguard(raw: RawConfig, domain: string): PathIssue[] {
+export function checkWireguard(raw: RawWireguard, domain: string, reverse: string[]): PathIssue[] {
   const w = raw.wireguard;
   if (!w) return [];
   const issues: PathIssue[] = [];
@@ -65,7 +65,7 @@ export function checkWireguard(raw: RawConfig, domain: string): PathIssue[] {
   for (const name of Object.keys(w.endpoints ?? {})) {
     if (!uplinks.has(name)) issues.push({ path: ['wireguard', 'endpoints', name], message: `no uplink is named "${name}"` });
   }
-  const s = wgFromConfig({ raw, zone: { domain, ttl: 0, records: [], reverse: raw.zone.reverse } });
+  const s = wgSettingsFrom(raw, domain, reverse);
   if (s) for (const p of peerProblems(s, s.peers)) issues.push({ path: ['wireguard', 'peers', p.index, p.field], message: p.message });
   return issues;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { missing } from '../../test/helpers/system.js';
 import { nextFreeAddresses } from './address-pool.js';
 import { generatePresharedKey, generatePrivateKey, isWgKey, publicKeyOf } from './keys.js';
@@ -11,7 +11,9 @@ import { clientAllowedIps, clientEndpoint, renderClientConf, renderServerConf } 
 import { dryRunPlan, NO_TUNNEL } from './apply-tunnel.js';
 import { parseDump } from './tunnel-status.js';
 import { networkOf, overlaps, within } from '../prefix.js';
-import { endpointWithPort, wgFromConfig, type WgPeer } from './wg-model.js';
+import { endpointWithPort, type WgPeer } from './wg-model.js';
+import { sectionOf } from '../config/section.js';
+import { WIREGUARD } from './wireguard-section.js';
 
 const wgMissing = missing('wg');
 const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf8' }).trim();
@@ -87,7 +89,7 @@ wireguard:
   peers:
     - { name: office, public-key: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", address: 10.44.0.10/32, mode: site-to-site, routes: [192.168.20.0/24], endpoint: "office.example.net:51820" }
 `, 'wg.yaml');
-const s = wgFromConfig(config)!;
+const s = sectionOf(config, WIREGUARD)!;
 
 describe('rendering', () => {
   it('reads the section with its defaults', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/errors.js';
-import { loadConfig, parseConfig } from '../config/load.js';
+import { loadEdgeConfig as loadConfig, parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { parseQuery } from '../dns/query.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { LocalZone } from '../zone/local-zone.js';
@@ -13,7 +13,8 @@ import { loadPeers } from './peer-set.js';
 import { publishPeerNames } from './peer-names.js';
 import { readState } from './state-file.js';
 import { wgAddPeer, wgInit, wgRemovePeer, type Io } from './wg-command.js';
-import { wgFromConfig } from './wg-model.js';
+import { sectionOf } from '../config/section.js';
+import { WIREGUARD } from './wireguard-section.js';
 
 const KEY_A = publicKeyOf(generatePrivateKey());
 const KEY_B = publicKeyOf(generatePrivateKey());
@@ -121,7 +122,7 @@ describe('wg init, add-peer, remove-peer', () => {
     expect(io.stderr).toContain('phone.wg.home.arpa');
 
     await wgAddPeer(c, 'laptop', { scope: 'split', psk: false }, capture());
-    expect(loadPeers(wgFromConfig(c)!).map((p) => [p.name, p.addresses[0]])).toEqual([['office', '10.44.0.10/32'], ['phone', '10.44.0.2/32'], ['laptop', '10.44.0.3/32']]);
+    expect(loadPeers(sectionOf(c, WIREGUARD)!).map((p) => [p.name, p.addresses[0]])).toEqual([['office', '10.44.0.10/32'], ['phone', '10.44.0.2/32'], ['laptop', '10.44.0.3/32']]);
   });
 
   it('refuses a duplicate or bad name, or a missing endpoint, and writes nothing', async () => {
@@ -165,7 +166,7 @@ describe('wg init, add-peer, remove-peer', () => {
   it('reports a broken state file or a state peer that clashes with the config, naming them', () => {
     const l = lab();
     const c = parseConfig(readFileSync(l.file, 'utf8'), l.file);
-    const s = wgFromConfig(c)!;
+    const s = sectionOf(c, WIREGUARD)!;
     mkdirSync(join(l.dir, 'state'));
     writeFileSync(l.state, '{"version":1,"peers":[');
     expect(() => loadPeers(s)).toThrow(new RegExp(`${l.state}: not JSON`));

@@ -9,7 +9,6 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../atomic-write.js';
 import type { Config } from '../config/types.js';
-import { requestAny, targetsFor } from '../admin/admin-client.js';
 import { applyTunnel, dryRunPlan, NO_TUNNEL, readTunnel } from './apply-tunnel.js';
 import { nextFreeAddresses } from './address-pool.js';
 import { peerProblems } from './check-wireguard.js';
@@ -19,7 +18,10 @@ import { qrPng, qrTerminal } from './qr.js';
 import { clientAllowedIps, clientEndpoint, renderClientConf, uplinkPreference } from './render.js';
 import { loadSecrets, readKeyFile } from './secrets.js';
 import { readState, statePeers, writeState } from './state-file.js';
-import { pskFileFor, WgError, wgFromConfig, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
+import { pskFileFor, WgError, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
+import { sectionOf } from '../config/section.js';
+import { UPLINKS } from '../uplinks/uplinks-section.js';
+import { WIREGUARD } from './wireguard-section.js';
 
 export interface Io {
   out(text: string): void;
@@ -27,7 +29,7 @@ export interface Io {
 }
 
 function settingsOf(c: Config): WgSettings {
-  const s = wgFromConfig(c);
+  const s = sectionOf(c, WIREGUARD);
   if (!s) throw new WgError('WG_NOT_CONFIGURED', `${c.source} has no wireguard: section`);
   return s;
 }
@@ -54,30 +56,28 @@ export function wgInit(c: Config, io: Io): void {
   io.out(`${publicKeyOf(priv)}\n`);
 }
 
-/** Uplink names in the order a running server prefers them now; without one, by priority. */
-async function uplinkOrder(c: Config, admin: string | undefined, io: Io): Promise<string[]> {
-  if (c.raw.uplinks.length === 0) return [];
-  try {
-    const res = await requestAny(targetsFor({ admin, config: c }), 'GET', '/uplinks');
-    const active = (JSON.parse(res.body) as { selection?: { active?: string[] } }).selection?.active ?? [];
-    if (res.status === 200 && active.length > 0) return uplinkPreference(active, c.raw.uplinks);
-  } catch { /* no running server: fall back to the configured preference */ }
+/** Uplink names in the order the running server prefers them (`selected`); without one, by priority. */
+function uplinkOrder(c: Config, selected: string[] | undefined, io: Io): string[] {
+  const { uplinks } = sectionOf(c, UPLINKS);
+  if (uplinks.length === 0) return [];
+  if (selected !== undefined && selected.length > 0) return uplinkPreference(selected, uplinks);
   io.err('no running edgedns to ask which uplink is selected: using the highest-priority uplink\n');
-  return uplinkPreference([], c.raw.uplinks);
+  return uplinkPreference([], uplinks);
 }
 
 export interface AddPeerOptions {
   scope: TunnelScope;
   psk: boolean;
   png?: string;
-  admin?: string;
+  /** the uplinks a running server has selected now (the CLI asks it); undefined: none answered */
+  selected?: string[];
 }
 
 export async function wgAddPeer(c: Config, name: string, o: AddPeerOptions, io: Io): Promise<void> {
   const s = settingsOf(c);
   const peers = loadPeers(s);
   const serverPublic = publicKeyOf(readKeyFile(s.privateKeyFile, 'private key'));
-  const endpoint = clientEndpoint(s, await uplinkOrder(c, o.admin, io));
+  const endpoint = clientEndpoint(s, uplinkOrder(c, o.selected, io));
   if (!endpoint) throw new WgError('WG_NO_ENDPOINT', 'no endpoint for clients: set wireguard.endpoint (or wireguard.endpoints per uplink)');
   const addresses = nextFreeAddresses(s.addresses, peers.flatMap((p) => [...p.addresses, ...p.routes]));
   const clientPrivate = generatePrivateKey();

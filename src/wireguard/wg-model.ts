@@ -5,7 +5,8 @@
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { networkOf } from '../prefix.js';
-import type { RawConfig } from '../config/schema.js';
+import type { ListenConfig } from '../config/types.js';
+import type { RawWireguard } from './wireguard-section.js';
 import { EdgeError } from '../errors.js';
 
 export type PeerMode = 'remote-access' | 'site-to-site';
@@ -53,7 +54,7 @@ export interface WgSettings {
   nameSuffix: string;
 }
 
-type RawWg = NonNullable<RawConfig['wireguard']>;
+type RawWg = NonNullable<RawWireguard['wireguard']>;
 
 export type WgErrorCode =
   'WG_KEY_MISSING' | 'WG_KEY_INVALID' | 'WG_STATE_INVALID' | 'WG_PEER_INVALID' | 'WG_NO_ADDRESS' | 'WG_NO_ENDPOINT' | 'WG_TOOL_FAILED' | 'WG_NOT_CONFIGURED';
@@ -84,8 +85,9 @@ function asHostPrefix(a: string): string {
   return `${a}/${a.includes(':') ? 128 : 32}`;
 }
 
-export function wgFromConfig(c: Pick<Config, 'raw' | 'zone'>): WgSettings | null {
-  const w = c.raw.wireguard;
+/** The typed settings of `wireguard:`, with the zone's domain and reverse prefixes they derive from. */
+export function wgSettingsFrom(raw: RawWireguard, domain: string, reverse: string[]): WgSettings | null {
+  const w = raw.wireguard;
   if (!w) return null;
   const tunnelPrefixes = w.address.map(networkOf);
   const peers = w.peers.map(peerFromRaw);
@@ -99,10 +101,10 @@ export function wgFromConfig(c: Pick<Config, 'raw' | 'zone'>): WgSettings | null
     endpoints: w.endpoints ?? {},
     stateFile: w['state-file'],
     peers,
-    splitAllowedIps: w['split-allowed-ips'] ?? unique([...tunnelPrefixes, ...c.zone.reverse, ...peers.flatMap((p) => p.routes)]),
+    splitAllowedIps: w['split-allowed-ips'] ?? unique([...tunnelPrefixes, ...reverse, ...peers.flatMap((p) => p.routes)]),
     mtu: w.mtu,
     downOnStop: w['down-on-stop'],
-    nameSuffix: `wg.${c.zone.domain}`,
+    nameSuffix: `wg.${domain}`,
   };
 }
 
@@ -126,11 +128,11 @@ export function endpointWithPort(endpoint: string, port: number): string {
  * Clients are told to ask `dns`; when that is a tunnel address no `listen` entry covers, edgedns
  * listens on the tunnel interface itself (UDP and TCP 53), as a user of any VPN-with-DNS expects.
  */
-export function tunnelDnsListen(raw: RawConfig, listen: Array<{ address?: string; interface?: string }>): RawConfig['listen'][number] | null {
+export function tunnelDnsListen(raw: RawWireguard, listen: ReadonlyArray<{ address?: string; interface?: string }>): ListenConfig | null {
   const w = raw.wireguard;
   if (!w) return null;
   const dns = w.dns ?? hostOf(w.address[0]);
   if (!w.address.some((a) => hostOf(a) === dns)) return null;
   if (listen.some((l) => l.interface === w.interface || l.address === dns)) return null;
-  return { interface: w.interface, port: 53, protocols: ['udp', 'tcp'], 'dot-port': 853, 'doh-port': 443, 'doh-path': '/dns-query' };
+  return { interface: w.interface, port: 53, protocols: ['udp', 'tcp'], dotPort: 853, dohPort: 443, dohPath: '/dns-query' };
 }

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { RecordingHost } from '../host/recording-host.js';
 import type { ZoneRecord } from '../zone/records.js';
 import { generatePrivateKey, publicKeyOf } from './keys.js';
-import { wgFromConfig } from './wg-model.js';
+import { sectionOf } from '../config/section.js';
+import { WIREGUARD } from './wireguard-section.js';
 import { WireguardService } from './wireguard-service.js';
 
 const log = pino({ level: 'silent' });
@@ -35,7 +36,7 @@ wireguard:
     set: (_o: string, owner: string, type: string, records: ZoneRecord[]) => { published.set(`${owner} ${type}`, records); },
     clear: () => published.clear(),
   };
-  return { settings: wgFromConfig(c)!, peerKey, published, zone };
+  return { settings: sectionOf(c, WIREGUARD)!, peerKey, published, zone };
 }
 
 describe('WireguardService with a recording host', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { parseQuery } from '../dns/query.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { reverseName } from '../dns/reverse.js';

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from './dig.js';
 import { freePort } from './ports.js';
+import { stopChild } from './stop-child.js';
 
 export interface KnotZone {
   name: string;
@@ -67,12 +68,7 @@ export class Knot {
     return `${zone}. DNSKEY ${ksk.data}`;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from './dig.js';
 import { freePort } from './ports.js';
+import { stopChild } from './stop-child.js';
 
 export interface UnboundOptions {
   /** `local-data` lines, e.g. `"www.lab.example. 300 IN A 192.0.2.10"` (without quotes) */
@@ -79,12 +80,7 @@ export class Unbound {
     return `udp://127.0.0.1:${this.port}`;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }

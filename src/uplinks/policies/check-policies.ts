@@ -2,7 +2,7 @@
  * Checks of `multi-wan.policies` the schema cannot express. Errors name the policy; an overlap
  * of source prefixes between two policies is only a warning (first match wins, as documented).
  */
-import type { RawConfig } from '../../config/schema.js';
+import type { RawUplinks } from '../uplinks-schema.js';
 import type { PathIssue } from '../../config/validate.js';
 import { overlaps } from '../../prefix.js';
 import { nftName, policiesFromConfig } from './policy-model.js';
@@ -12,7 +12,7 @@ const DOMAIN = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-)
 /** base+10+i must stay below base+100, where the per-uplink source rules start */
 export const MAX_POLICIES = 89;
 
-export function checkPolicies(raw: RawConfig): { errors: PathIssue[]; warnings: PathIssue[] } {
+export function checkPolicies(raw: RawUplinks): { errors: PathIssue[]; warnings: PathIssue[] } {
   const errors: PathIssue[] = [];
   const warnings: PathIssue[] = [];
   const list = raw['multi-wan']?.policies ?? [];

@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { answerAddresses } from '../../dns/answer-addresses.js';
 import { wireKey } from '../../dns/name.js';
-import type { AnswerObserver } from '../../resolve/answer-observer.js';
-import { SuffixMatcher } from '../../resolve/suffix-matcher.js';
+import type { AnswerObserver } from '../../dns/answer-observer.js';
+import { SuffixMatcher } from '../../dns/suffix-matcher.js';
 import { elementAdd, elementDelete, setNames } from './nft-render.js';
 import type { Policy } from './policy-model.js';
 

@@ -6,11 +6,12 @@ import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config/errors.js';
-import { loadConfig, parseConfig } from '../../config/load.js';
+import { loadEdgeConfig as loadConfig, parseEdgeConfig as parseConfig } from '../../app/sections.js';
 import { answerAddresses } from '../../dns/answer-addresses.js';
 import { wireKey } from '../../dns/name.js';
 import { uplinkFamily } from '../route-plan.js';
-import { multiWanFromConfig, uplinksFromConfig } from '../uplink-model.js';
+import { sectionOf } from '../../config/section.js';
+import { UPLINKS } from '../uplinks-section.js';
 import { DomainLearner } from './domain-learner.js';
 import { renderNft } from './nft-render.js';
 import { decidePolicies } from './policy-decision.js';
@@ -30,8 +31,7 @@ multi-wan:
     - { name: bank, match: { destination: [198.51.100.0/24, "2001:db8::/32"] }, uplinks: [wan-a], fallback: drop }
 `;
 const config = parseConfig(YAML, 'p.yaml');
-const mw = multiWanFromConfig(config.raw);
-const uplinks = uplinksFromConfig(config.raw);
+const { multiWan: mw, uplinks } = sectionOf(config, UPLINKS);
 
 async function problems(yaml: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-pol-'));

@@ -4,9 +4,10 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.js';
+import { parseEdgeConfig as parseConfig } from '../../app/sections.js';
 import { RecordingHost } from '../../host/recording-host.js';
-import { multiWanFromConfig, uplinksFromConfig } from '../uplink-model.js';
+import { sectionOf } from '../../config/section.js';
+import { UPLINKS } from '../uplinks-section.js';
 import type { PolicyDecision } from './policy-decision.js';
 import { PolicyEngine, type PolicyUplinks } from './policy-engine.js';
 
@@ -22,11 +23,11 @@ multi-wan:
   apply-routes: true
   policies:
     - { name: video, match: { domains: [video.example] }, uplinks: [wan-b] }
-`, 'p.yaml').raw;
+`, 'p.yaml');
   const listeners: Array<() => void> = [];
   const m = {
-    multiWan: multiWanFromConfig(raw),
-    uplinks: uplinksFromConfig(raw),
+    multiWan: sectionOf(raw, UPLINKS).multiWan,
+    uplinks: sectionOf(raw, UPLINKS).uplinks,
     routing: { enabled: true, reason: null, appliedAt: null },
     decisions,
     onChange: (cb: () => void) => { listeners.push(cb); return () => undefined; },

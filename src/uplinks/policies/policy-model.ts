@@ -3,7 +3,7 @@
  * destination prefix, or domain (the addresses edgedns's own answers give for it). First match
  * wins; no match follows the default selection.
  */
-import type { RawConfig } from '../../config/schema.js';
+import type { RawUplinks } from '../uplinks-schema.js';
 import { normalizeName } from '../../dns/name.js';
 import { networkOf } from '../../prefix.js';
 
@@ -24,7 +24,7 @@ export interface Policy {
   graceS: number;
 }
 
-export function policiesFromConfig(raw: RawConfig): Policy[] {
+export function policiesFromConfig(raw: RawUplinks): Policy[] {
   return (raw['multi-wan']?.policies ?? []).map((p, index) => ({
     name: p.name,
     index,

@@ -4,11 +4,14 @@
  * resolves with a result whose error says what failed, in words for the event log.
  */
 import type { ProbeSpec } from '../uplink-model.js';
+import type { HostPort } from '../../host/host-port.js';
 
 export interface ProbeContext {
   /** the uplink's source address for the target's family; undefined: none, the probe fails */
   source: string | undefined;
   iface: string;
+  /** for probes that run a tool (icmp runs ping); default: the real host */
+  host?: HostPort;
 }
 
 export type ProbeResult = { ok: true; rttMs: number } | { ok: false; error: string };

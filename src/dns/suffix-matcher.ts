@@ -2,7 +2,7 @@
  * Longest-suffix lookup over lower-case wire names. Entries are bucketed by their last label, so
  * a name under a TLD nobody configured (most internet names) costs one label walk and one Map miss.
  */
-import { isUnder } from '../dns/name.js';
+import { isUnder } from './name.js';
 
 interface Entry<T> {
   wire: string;
