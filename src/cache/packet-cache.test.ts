@@ -42,6 +42,7 @@ describe('PacketCache', () => {
     cache.lookup('k');
     expect(cache.claimPrefetch(e)).toBe(false); // 100 s left of 100
     c.t += 91_000;
+    cache.lookup('k'); // the decision is made at the lookup's instant, as on the query path
     expect(cache.claimPrefetch(e)).toBe(true);
     expect(cache.claimPrefetch(e)).toBe(false); // one refresh at a time
     cache.prefetchDone(e);

@@ -72,10 +72,14 @@ export class PacketCache {
     for (const [k, v] of [...old.entries()].reverse()) this.lru.set(k, v);
   }
 
+  /** When the last lookup ran: its age and prefetch decision use the same instant (one clock read per hit). */
+  private at = 0;
+
   /** Hot path: a fresh entry, counted as a hit, or undefined, counted as a miss. */
   lookup(key: string): CacheEntry | undefined {
     const entry = this.lru.get(key);
-    if (entry === undefined || entry.expiresAt <= this.clock.now()) {
+    this.at = this.clock.now();
+    if (entry === undefined || entry.expiresAt <= this.at) {
       this.stats.misses++;
       return undefined;
     }
@@ -84,9 +88,9 @@ export class PacketCache {
     return entry;
   }
 
-  /** Seconds since the entry was stored (what its TTLs are aged by). */
+  /** Seconds since the entry was stored (what its TTLs are aged by), at the last lookup. */
   ageOf(entry: CacheEntry): number {
-    return entry.ttl - Math.ceil((entry.expiresAt - this.clock.now()) / 1000);
+    return entry.ttl - Math.ceil((entry.expiresAt - this.at) / 1000);
   }
 
   /**
@@ -94,7 +98,7 @@ export class PacketCache {
    * last tenth of its TTL, once at a time: true claims the refresh (`prefetchDone` releases it).
    */
   claimPrefetch(entry: CacheEntry): boolean {
-    if (!this.options.prefetch || entry.prefetching || entry.hits < 2 || (entry.expiresAt - this.clock.now()) >= entry.ttl * 100) return false;
+    if (!this.options.prefetch || entry.prefetching || entry.hits < 2 || (entry.expiresAt - this.at) >= entry.ttl * 100) return false;
     entry.prefetching = true;
     this.stats.prefetches++;
     return true;

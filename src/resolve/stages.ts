@@ -34,17 +34,18 @@ export class LocalStage implements Stage {
   handle(ctx: QueryContext): StageResult {
     const r = ctx.route;
     let body: Buffer | null = null;
-    const hop: { chase?: string } = {};
+    let hop: { chase?: string } | null = null; // only zone answers can leave the zone by CNAME
     // Lease PTRs live outside the configured reverse zones too (a public IPv6 prefix, a
     // private range without zone.reverse): only reverse names pay for this look-up.
     if ((r === undefined || r.kind !== 'zone') && ctx.q.name.endsWith(ARPA)) body = this.zone.answerLayerPtr(ctx.q, ctx.query);
     if (body === null) {
       if (r === undefined || r.kind === 'forward') return undefined;
-      body = r.kind === 'zone' ? this.zone.answer(r.apex, ctx.q, ctx.query, hop) : answerEmptyZone(r.zone, ctx.q, ctx.query);
+      if (r.kind === 'zone') body = this.zone.answer(r.apex, ctx.q, ctx.query, (hop = {}));
+      else body = answerEmptyZone(r.zone, ctx.q, ctx.query);
     }
     if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
     ctx.source = 'local';
-    if (hop.chase !== undefined && ctx.depth < MAX_CHASE_DEPTH) {
+    if (hop !== null && hop.chase !== undefined && ctx.depth < MAX_CHASE_DEPTH) {
       // As Unbound does for local data: the CNAME and, resolved through the forwarder, its target.
       const local = body;
       const sub = this.chase(hop.chase, ctx);
