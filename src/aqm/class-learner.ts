@@ -13,6 +13,7 @@ import { answerAddresses } from '../dns/answer-addresses.js';
 import { wireKey } from '../dns/name.js';
 import type { AnswerObserver } from '../dns/answer-observer.js';
 import { SuffixMatcher } from '../dns/suffix-matcher.js';
+import { TurnBatch } from '../turn-batch.js';
 import type { QdiscKind, QueueingSettings } from './queueing-model.js';
 import { learnedFilter, learnedFlush, type Command } from './tc-render.js';
 import type { TrafficClass } from './traffic-classes.js';
@@ -34,17 +35,12 @@ export interface ClassTarget {
 
 export type RunBatch = (commands: Command[]) => Promise<number>;
 
-interface Batch {
-  commands: Command[];
-  done: Promise<void>;
-  resolve: () => void;
-}
 
 export class ClassLearner implements AnswerObserver {
   private readonly matcher = new SuffixMatcher<ClassTarget[]>();
   /** target → address → ms epoch it expires */
   private readonly held = new Map<ClassTarget, Map<string, number>>();
-  private batch: Batch | null = null;
+  private readonly batch: TurnBatch<Command>;
   private readonly timer: NodeJS.Timeout;
   readonly stats = { added: 0, expired: 0, failures: 0 };
 
@@ -54,6 +50,8 @@ export class ClassLearner implements AnswerObserver {
       this.matcher.add(wireKey(d), withDomains.filter((t) => t.cls.domains.some((e) => d === e || d.endsWith(`.${e}`))));
     }
     for (const t of withDomains) this.held.set(t, new Map());
+    this.batch = new TurnBatch((commands) => this.apply(commands), TC_WAIT_MS,
+      () => this.log.warn({ ms: TC_WAIT_MS }, 'smart queueing: tc is slow; answers sent before their class filters were in'));
     this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.timer.unref();
   }
@@ -89,29 +87,12 @@ export class ClassLearner implements AnswerObserver {
       }
     }
     if (add.length === 0) return undefined;
-    return this.queue(add);
+    return this.batch.add(add);
   }
 
-  private queue(commands: Command[]): Promise<void> {
-    if (this.batch === null) {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => { resolve = r; });
-      this.batch = { commands: [], done, resolve };
-      setImmediate(() => void this.flush());
-    }
-    this.batch.commands.push(...commands);
-    return this.batch.done;
-  }
-
-  private async flush(): Promise<void> {
-    const b = this.batch!;
-    this.batch = null;
-    const timer = setTimeout(() => {
-      this.log.warn({ ms: TC_WAIT_MS }, 'smart queueing: tc is slow; answers sent before their class filters were in');
-      b.resolve();
-    }, TC_WAIT_MS);
+  private async apply(commands: Command[]): Promise<void> {
     try {
-      const failed = await this.run(b.commands);
+      const failed = await this.run(commands);
       if (failed > 0) {
         this.stats.failures += failed;
         this.log.warn({ failed }, 'smart queueing: some class filters could not be added');
@@ -119,9 +100,6 @@ export class ClassLearner implements AnswerObserver {
     } catch (e) {
       this.stats.failures++;
       this.log.error({ err: (e as Error).message }, 'smart queueing: could not add class filters');
-    } finally {
-      clearTimeout(timer);
-      b.resolve();
     }
   }
 
@@ -143,7 +121,7 @@ export class ClassLearner implements AnswerObserver {
         for (const a of held.keys()) commands.push(learnedFilter(d.dev, t.kind, t.cls, a, d.ingress));
       }
     }
-    if (commands.length > 0) await this.queue(commands);
+    if (commands.length > 0) await this.batch.add(commands);
   }
 
   /** Addresses held now, per uplink and class. */

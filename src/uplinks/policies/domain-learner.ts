@@ -11,6 +11,7 @@ import { answerAddresses } from '../../dns/answer-addresses.js';
 import { wireKey } from '../../dns/name.js';
 import type { AnswerObserver } from '../../dns/answer-observer.js';
 import { SuffixMatcher } from '../../dns/suffix-matcher.js';
+import { TurnBatch } from '../../turn-batch.js';
 import { elementAdd, elementDelete, setNames } from './nft-render.js';
 import type { Policy } from './policy-model.js';
 
@@ -31,19 +32,12 @@ export interface LearnerStats {
   failures: number;
 }
 
-interface Batch {
-  lines: string[];
-  /** delete lines that may fail if the kernel expired the element meanwhile */
-  hasDeletes: boolean;
-  done: Promise<void>;
-  resolve: () => void;
-}
 
 export class DomainLearner implements AnswerObserver {
   private readonly matcher = new SuffixMatcher<Policy[]>();
   /** policy name → address → held */
   private readonly held = new Map<string, Map<string, HeldAddress>>();
-  private batch: Batch | null = null;
+  private readonly batch: TurnBatch<string>;
   readonly stats: LearnerStats = { added: 0, refreshed: 0, failures: 0 };
 
   constructor(private readonly policies: Policy[], private readonly run: RunScript, private readonly clock: Clock, private readonly log: Logger) {
@@ -55,6 +49,8 @@ export class DomainLearner implements AnswerObserver {
       this.matcher.add(wireKey(d), covering);
     }
     for (const p of domainPolicies) this.held.set(p.name, new Map());
+    this.batch = new TurnBatch((lines) => this.apply(lines), NFT_WAIT_MS,
+      () => this.log.warn({ ms: NFT_WAIT_MS }, 'multi-wan policies: nft is slow; answers sent before their addresses were in the set'));
   }
 
   wants(name: string): boolean {
@@ -67,7 +63,7 @@ export class DomainLearner implements AnswerObserver {
     const addrs = answerAddresses(reply);
     if (addrs.length === 0) return undefined;
     const now = this.clock.now();
-    let mustWait = false;
+    let wait: Promise<void> | undefined;
     for (const p of policies) {
       const held = this.held.get(p.name)!;
       const sets = setNames(p);
@@ -78,51 +74,30 @@ export class DomainLearner implements AnswerObserver {
         const set = a.family === 4 ? sets.v4 : sets.v6;
         if (h === undefined || h.expires <= now) {
           held.set(a.address, { address: a.address, expires });
-          this.queue([elementAdd(set, a.address, timeoutS)], false);
+          wait = this.batch.add([elementAdd(set, a.address, timeoutS)]);
           this.stats.added++;
-          mustWait = true;
         } else if (h.expires < expires - (p.graceS * 1000) / 2) {
           // a re-add with the same timeout does not restart the kernel's timer: delete + add
           h.expires = expires;
-          this.queue([elementDelete(set, a.address), elementAdd(set, a.address, timeoutS)], true);
+          void this.batch.add([elementDelete(set, a.address), elementAdd(set, a.address, timeoutS)]);
           this.stats.refreshed++;
         }
       }
     }
-    return mustWait ? this.batch!.done : undefined;
+    return wait;
   }
 
-  private queue(lines: string[], hasDeletes: boolean): void {
-    if (this.batch === null) {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => { resolve = r; });
-      this.batch = { lines: [], hasDeletes: false, done, resolve };
-      setImmediate(() => void this.flush());
-    }
-    this.batch.lines.push(...lines);
-    this.batch.hasDeletes ||= hasDeletes;
-  }
-
-  private async flush(): Promise<void> {
-    const b = this.batch!;
-    this.batch = null;
-    const timer = setTimeout(() => {
-      this.log.warn({ ms: NFT_WAIT_MS }, 'multi-wan policies: nft is slow; answers sent before their addresses were in the set');
-      b.resolve();
-    }, NFT_WAIT_MS);
+  /** One nft run for a turn's lines; a refresh whose element the kernel expired meanwhile fails the whole batch: the adds alone cannot. */
+  private async apply(lines: string[]): Promise<void> {
     try {
-      await this.run(`${b.lines.join('\n')}\n`);
+      await this.run(`${lines.join('\n')}\n`);
     } catch (e) {
-      // A refresh whose element the kernel expired meanwhile fails the whole batch: the adds alone cannot.
-      const adds = b.lines.filter((l) => l.startsWith('add '));
-      const retry = b.hasDeletes ? await this.run(`${adds.join('\n')}\n`).then(() => null, (e2: Error) => e2) : e;
+      const adds = lines.filter((l) => l.startsWith('add '));
+      const retry = adds.length < lines.length ? await this.run(`${adds.join('\n')}\n`).then(() => null, (e2: Error) => e2) : e;
       if (retry !== null) {
         this.stats.failures++;
         this.log.error({ err: (retry as Error).message }, 'multi-wan policies: could not add learned addresses');
       }
-    } finally {
-      clearTimeout(timer);
-      b.resolve();
     }
   }
 
