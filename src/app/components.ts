@@ -183,7 +183,6 @@ class QueueingComponent implements Component {
   }
 }
 
-const leasesConfig = (c: Config) => sectionOf(c, LEASES);
 
 /** The Kea lease readers: restarted when `leases` or the zone domain changes. */
 class LeasesComponent implements Component {
@@ -192,14 +191,14 @@ class LeasesComponent implements Component {
   constructor(private readonly ctx: AppContext) {}
 
   async start(c: Config): Promise<void> {
-    const want = leasesConfig(c);
+    const want = sectionOf(c, LEASES);
     if (want === null) return;
     this.manager = new LeaseManager(want, this.ctx.zone(), this.ctx.clock, this.ctx.log);
     this.manager.start();
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
-    if (same(leasesConfig(next), leasesConfig(prev)) && next.zone.domain === prev.zone.domain) {
+    if (same(sectionOf(next, LEASES), sectionOf(prev, LEASES)) && next.zone.domain === prev.zone.domain) {
       this.manager?.republishAll(); // static records may have changed: re-decide conflicts
       return;
     }
@@ -359,4 +358,3 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   return { components, listeners, leases, wireguard };
 }
 
-export { leasesConfig };

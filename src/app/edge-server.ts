@@ -13,7 +13,8 @@ import { sectionOf } from '../config/section.js';
 import { WIREGUARD } from '../wireguard/wireguard-section.js';
 import { loadEdgeConfig } from './sections.js';
 import { App, type ReloadResult } from './app.js';
-import { componentsFor, leasesConfig, type Rooms } from './components.js';
+import { componentsFor, type Rooms } from './components.js';
+import { LEASES } from '../leases/leases-section.js';
 import { AppContext } from './context.js';
 
 export interface ServerOptions {
@@ -76,7 +77,7 @@ export class EdgeServer {
       zone: { domain: c.zone.domain, records: c.zone.records.length, reverse: c.zone.reverse },
       upstreams: c.upstreams.map((u) => u.url),
       uplinks: m ? { mode: m.multiWan.mode, names: m.uplinks.map((u) => u.name), routing: m.routing.enabled } : null,
-      leases: leasesConfig(c),
+      leases: sectionOf(c, LEASES),
       wireguard: this.rooms.wireguard.service ? sectionOf(c, WIREGUARD)?.interface : null,
       strategy: c.upstreamStrategy,
       forward: c.forward.map((f) => ({ domain: f.domain, upstreams: f.upstreams.map((u) => u.url) })),

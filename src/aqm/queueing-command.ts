@@ -11,7 +11,7 @@ import type { QdiscKind } from './queueing-model.js';
 import { QUEUEING } from './queueing-section.js';
 import { sectionOf } from '../config/section.js';
 import { QueueingService } from './queueing-service.js';
-import { clearCommands, describeTree, formatCommand, OFFLOAD_OFF_BELOW, offloadsOff, planQueueing } from './tc-render.js';
+import { describeTree, formatCommand, OFFLOAD_OFF_BELOW, offloadsOff, planQueueing, removeCommands } from './tc-render.js';
 
 export async function queueingApply(c: Config, dryRun: boolean, log: Logger, out: (t: string) => void, renderAs?: QdiscKind): Promise<void> {
   const settings = sectionOf(c, QUEUEING);
@@ -29,7 +29,7 @@ export async function queueingApply(c: Config, dryRun: boolean, log: Logger, out
       lines.push(`# ${s.uplink} (${s.interface}): ${warning ?? reason}`);
       if (s.up !== undefined) lines.push(`# up: ${describeTree(s.up, kind, s.classes)}`);
       if (s.ingress && s.down !== undefined) lines.push(`# down: ${describeTree(s.down, kind, s.classes)}`);
-      lines.push('# apply starts from nothing of ours (each of these may fail harmlessly):', ...clearCommands(s).map(formatCommand));
+      lines.push('# apply starts from nothing of ours (each of these may fail harmlessly):', ...removeCommands(s).map(formatCommand));
       lines.push(...planQueueing(s, kind).map(formatCommand));
       if (kind !== 'cake' && offloadsOff(Math.max(s.up ?? 0, s.down ?? 0, s.autorate?.max ?? 0))) {
         lines.push(`# below ${OFFLOAD_OFF_BELOW / 1e6} Mbit/s the queues must hold real packets (those of these that are on; restored on stop):`);

@@ -14,7 +14,7 @@ import { ClassLearner } from './class-learner.js';
 import { disableOffloads, restoreOffloads } from './offloads.js';
 import type { QdiscKind, QueueingSettings } from './queueing-model.js';
 import {
-  classPlan, clearCommands, describeTree, ingressCommands, offloadsOff, rateCommands, removeCommands, ROOT_HANDLE, shaperCommands,
+  classPlan, describeTree, ingressCommands, offloadsOff, rateCommands, removeCommands, ROOT_HANDLE, shaperCommands,
 } from './tc-render.js';
 import { classStats, qdiscs, runAll, runCommand, runTcBatch, type TcQdisc } from './tc-runner.js';
 import { systemHost, type HostPort } from '../host/host-port.js';
@@ -179,7 +179,7 @@ export class QueueingService {
     }
     try {
       // From nothing of ours: a tree left by an earlier run (or a failed apply) cannot be changed in place.
-      for (const c of clearCommands(r.s)) await runCommand(this.host, c).catch(() => undefined);
+      for (const c of removeCommands(r.s)) await runCommand(this.host, c).catch(() => undefined);
       if (r.s.up !== undefined) await runAll(this.host, shaperCommands(r.s.interface, r.up?.rate ?? r.s.up, kind, r.s, false));
       if (r.s.ingress && r.s.down !== undefined) await runAll(this.host, ingressCommands(r.s, r.down?.rate ?? r.s.down, kind));
       r.kind = kind;

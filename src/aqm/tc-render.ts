@@ -217,14 +217,6 @@ export interface Rates {
   down?: number;
 }
 
-/** What apply removes first, so the tree is built from nothing of ours (each may fail harmlessly). */
-export function clearCommands(s: QueueingSettings): Command[] {
-  return [
-    tc('qdisc', 'del', 'dev', s.interface, 'root', 'handle', ROOT_HANDLE),
-    ...(s.ingress ? [tc('qdisc', 'del', 'dev', s.interface, 'handle', 'ffff:', 'ingress'), ip('link', 'del', s.ifb)] : []),
-  ];
-}
-
 /** Everything for one uplink on a host that has none of it. */
 export function planQueueing(s: QueueingSettings, kind: QdiscKind, rates: Rates = { up: s.up, down: s.down }): Command[] {
   return [
@@ -233,7 +225,7 @@ export function planQueueing(s: QueueingSettings, kind: QdiscKind, rates: Rates 
   ];
 }
 
-/** What removes it again (each may fail harmlessly when already gone). */
+/** What removes it again — and what apply runs first, to build from nothing of ours (each may fail harmlessly). */
 export function removeCommands(s: QueueingSettings): Command[] {
   return [
     tc('qdisc', 'del', 'dev', s.interface, 'root', 'handle', ROOT_HANDLE),
