@@ -172,9 +172,10 @@ export class AdminServer {
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
+        case 'GET /ddns': return this.send(res, 200, { enabled: this.src.ddns() !== null, ...(this.src.ddns() ?? {}) });
         case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/ddns', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }

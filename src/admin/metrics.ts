@@ -74,6 +74,15 @@ export function createMetrics(src: AdminSources): client.Registry {
   counter(r, 'edgedns_acl_refused_total', 'Queries refused by the ACL, per transport (REFUSED; HTTP 403 over DoH)', ['transport'], () => perTransport(src.acl().refused));
   counter(r, 'edgedns_acl_dropped_total', 'Packets (UDP) and connections (TCP, DoT, DoH) dropped by the ACL, per transport', ['transport'], () => perTransport(src.acl().dropped));
   counter(r, 'edgedns_tsig_failures_total', 'Signed queries answered NOTAUTH or FORMERR for their TSIG (RFC 8945)', [], () => [[{}, src.resolver().stats.tsigFailures]]);
+  counter(r, 'edgedns_ddns_updates_total', 'RFC 2136 UPDATE messages answered, by TSIG key ("-": unsigned) and rcode', ['key', 'rcode'], () => {
+    const d = src.ddns();
+    return d === null ? [] : Object.entries(d.updates.byKey).flatMap(([key, m]) => Object.entries(m).map(([rcode, n]) => [{ key, rcode }, n] as [Record<string, string>, number]));
+  });
+  gauge(r, 'edgedns_zone_serial', 'The SOA serial of the local zones (ddns configured)', [], () => { const d = src.ddns(); return d === null ? [] : [[{}, d.zone.serial]]; });
+  counter(r, 'edgedns_zone_transfers_total', 'Zone transfers served, by kind (axfr, ixfr) and refused', ['kind'], () => {
+    const d = src.ddns();
+    return d === null ? [] : [[{ kind: 'axfr' }, d.transfers.axfr], [{ kind: 'ixfr' }, d.transfers.ixfr], [{ kind: 'refused' }, d.transfers.refused]];
+  });
   bucketHistogram(r, 'edgedns_query_duration_seconds', 'Time from a query arriving to its answer being handed to the socket', () => {
     const s = src.resolver().stats;
     return { buckets: s.latency, sum: s.latencySum };

@@ -5,11 +5,11 @@ import { ago, bytes, count, duration, ms, table } from './format.js';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'policies', 'wireguard', 'queueing'] as const;
+export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'policies', 'wireguard', 'queueing', 'ddns'] as const;
 export type ShowView = (typeof SHOW_VIEWS)[number];
 
 const PATHS: Record<ShowView, string> = {
-  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', policies: '/policies', wireguard: '/wireguard', queueing: '/queueing',
+  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', policies: '/policies', wireguard: '/wireguard', queueing: '/queueing', ddns: '/ddns',
 };
 
 const pairs = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${count(v)}`).join(', ') || '—';
@@ -51,6 +51,19 @@ export function render(view: ShowView, d: J): string {
         table(['name', 'interface', 'source', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected'],
           d.uplinks.map((u: J) => [u.name, u.interface, u.source, u.state, ago(u.since), u.reason, ms(u.rttMs),
             u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : ''])),
+      ].join('\n');
+    }
+    case 'ddns': {
+      if (!d.enabled) return 'ddns is not configured\n';
+      const rows = Object.entries(d.updates.byKey as Record<string, Record<string, number>>)
+        .flatMap(([key, m]) => Object.entries(m).map(([rcode, n]) => [key === '-' ? '(unsigned)' : key, rcode, count(n)]));
+      const e = d.updates.lastError as J | null;
+      return [
+        `zone        serial ${d.zone.serial}; ${d.zone.names} dynamic names; journal ${d.zone.journal}`,
+        `transfers   axfr ${d.transfers.axfr}, ixfr ${d.transfers.ixfr}, refused ${d.transfers.refused}; notify sent ${d.notify.sent}, answered ${d.notify.answered}, failed ${d.notify.failed}`,
+        `last error  ${e ? `${e.at} ${e.key} from ${e.from}: ${e.rcode} ${e.reason}` : '—'}`,
+        '',
+        table(['key', 'rcode', 'updates'], rows),
       ].join('\n');
     }
     case 'policies': {

@@ -10,6 +10,7 @@ import type { PeerStatus } from '../wireguard/tunnel-status.js';
 import type { WireguardStatus } from '../wireguard/wireguard-service.js';
 import type { PolicyEngine, PolicyStatus } from '../uplinks/policies/policy-engine.js';
 import type { ClassStatus, QueueingStatus } from '../aqm/queueing-service.js';
+import type { DdnsStatus } from '../ddns/ddns-service.js';
 
 export interface LeaseView {
   name: string;
@@ -52,5 +53,7 @@ export interface AdminSources {
   policies: () => Promise<{ policies: PolicyStatus[]; error: string | null }>;
   /** per policy: moves and addresses held, for metrics (no nft call) */
   policySnapshot: () => ReturnType<PolicyEngine['snapshot']>;
+  /** GET /ddns: updates per key and rcode, transfers, NOTIFY; null when ddns is off */
+  ddns: () => DdnsStatus | null;
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;
 }

@@ -8,6 +8,8 @@ import { QueueingService } from '../aqm/queueing-service.js';
 import { QUEUEING } from '../aqm/queueing-section.js';
 import { sectionOf } from '../config/section.js';
 import type { Config } from '../config/types.js';
+import { DdnsService } from '../ddns/ddns-service.js';
+import { DDNS } from '../ddns/ddns-section.js';
 import { LeaseManager } from '../leases/lease-manager.js';
 import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
@@ -216,6 +218,41 @@ class LeasesComponent implements Component {
   }
 }
 
+/** UPDATEs in and zone transfers out: the dynamic layer of the zone, replayed from its journal. */
+class DdnsComponent implements Component {
+  readonly name = 'ddns';
+  service: DdnsService | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    const want = sectionOf(c, DDNS);
+    if (want === null) return;
+    const r = this.ctx.resolver;
+    this.service = new DdnsService(want, {
+      zone: () => r.localZone, layers: r.layers, history: r.history, writer: this.ctx.zone(),
+      keys: () => r.config.tsigKeys, clock: this.ctx.clock, log: this.ctx.log,
+    });
+    this.service.start();
+    r.setZoneService(this.service);
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    const want = sectionOf(next, DDNS);
+    if (want !== null && this.service !== null && sectionOf(prev, DDNS)?.journal === want.journal) {
+      this.service.reconfigure(want);
+      return;
+    }
+    await this.stop(want === null);
+    this.service = null;
+    await this.start(next);
+  }
+
+  async stop(clear = false): Promise<void> {
+    this.ctx.resolver.setZoneService(null);
+    this.service?.stop(clear);
+  }
+}
+
 /** The tunnel; its failures never stop DNS. Before the listeners: its DNS listener needs its interface. */
 class WireguardComponent implements Component {
   readonly name = 'wireguard';
@@ -328,6 +365,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const queueing = new QueueingComponent(ctx);
   const leases = new LeasesComponent(ctx);
   const wireguard = new WireguardComponent(ctx);
+  const ddns = new DdnsComponent(ctx);
   const listeners = new ListenersComponent(ctx);
   const sources: AdminSources = {
     resolver: () => ctx.resolver,
@@ -341,6 +379,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     wireguardPeers: () => wireguard.service?.cachedPeers() ?? [],
     policies: () => policies.status(),
     policySnapshot: () => policies.engine?.snapshot() ?? [],
+    ddns: () => ddns.service?.status() ?? null,
     reload,
   };
   const components: Component[] = [
@@ -351,6 +390,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     queueing,
     leases,
     wireguard,
+    ddns,
     new GateComponent(ctx),
     listeners,
     new AdminComponent(ctx, sources),

@@ -7,6 +7,7 @@ import { queueingSection, smartQueueingSchema } from '../aqm/queueing-section.js
 import { loadConfig, parseConfig, type LoadOptions } from '../config/load.js';
 import type { ConfigSection } from '../config/section.js';
 import type { Config } from '../config/types.js';
+import { ddnsSection } from '../ddns/ddns-section.js';
 import { leasesSection } from '../leases/leases-section.js';
 import { uplinksSection } from '../uplinks/uplinks-section.js';
 import { wireguardSection } from '../wireguard/wireguard-section.js';
@@ -16,6 +17,7 @@ export const SECTIONS: ReadonlyArray<ConfigSection<unknown>> = [
   queueingSection,
   wireguardSection,
   leasesSection,
+  ddnsSection,
 ];
 
 /** The whole file, every room's section included. */

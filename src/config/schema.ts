@@ -65,14 +65,6 @@ export const coreShape = {
     socket: z.string().min(1).optional(),
     'token-file': z.string().min(1).optional(),
   }).default({ http: '127.0.0.1:9153' }),
-  ddns: z.strictObject({
-    // The TSIG keys; UPDATE, transfers and pushes that use them come with the DDNS work.
-    keys: z.array(z.strictObject({
-      name: domain,
-      algorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
-      'secret-file': z.string().min(1),
-    })).default([]),
-  }).optional(),
   cookies: z.strictObject({
     enabled: z.boolean().default(true),
     require: z.boolean().default(false),

@@ -131,7 +131,9 @@ export function buildConfig(
     warnings.push(...(r.warnings ?? []));
   }
   const tsigKeys = new Map<string, TsigKey>();
-  (raw.ddns?.keys ?? []).forEach((k, i) => {
+  // `ddns:` belongs to the DDNS room's section; its key secrets are read here, for signed queries too.
+  const ddnsKeys = (raw as { ddns?: { keys: Array<{ name: string; algorithm: TsigKey['algorithm']; 'secret-file': string }> } }).ddns?.keys ?? [];
+  ddnsKeys.forEach((k, i) => {
     const name = normalizeName(k.name);
     if (tsigKeys.has(name)) issues.push({ path: ['ddns', 'keys', i, 'name'], message: `key "${name}" is defined twice` });
     const secret = readSecret(k['secret-file'], 'base64');

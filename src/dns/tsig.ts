@@ -135,23 +135,130 @@ export function signResponse(reply: Buffer, check: TsigCheck, nowSeconds: number
       .update(len).update(check.requestMac).update(reply)
       .update(variables(check.keyName, check.algName, time, FUDGE_S, errorField, other)).digest();
   }
-  const rdata = Buffer.alloc(check.algName.length + 10 + mac.length + 6 + other.length);
-  let p = check.algName.copy(rdata, 0);
+  return appendTsig(reply, check.keyName, check.algName, time, mac, errorField, other);
+}
+
+/** The TSIG record for `msg` with this MAC, appended (ARCOUNT + 1). */
+function appendTsig(msg: Buffer, keyName: Buffer, algName: Buffer, time: number, mac: Buffer, error: number, other: Buffer): Buffer {
+  const rdata = Buffer.alloc(algName.length + 10 + mac.length + 6 + other.length);
+  let p = algName.copy(rdata, 0);
   writeU48(rdata, p, time);
   rdata.writeUInt16BE(FUDGE_S, p + 6);
   rdata.writeUInt16BE(mac.length, p + 8);
   p += 10 + mac.copy(rdata, p + 10);
-  rdata.writeUInt16BE(reply.readUInt16BE(0), p);
-  rdata.writeUInt16BE(errorField, p + 2);
+  rdata.writeUInt16BE(msg.readUInt16BE(0), p);
+  rdata.writeUInt16BE(error, p + 2);
   rdata.writeUInt16BE(other.length, p + 4);
   other.copy(rdata, p + 6);
   const head = Buffer.alloc(10);
   head.writeUInt16BE(RRType.TSIG, 0);
   head.writeUInt16BE(CLASS_ANY, 2);
   head.writeUInt16BE(rdata.length, 8);
-  const out = Buffer.concat([reply, check.keyName, head, rdata]);
+  const out = Buffer.concat([msg, keyName, head, rdata]);
   out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
   return out;
+}
+
+/**
+ * The messages of a zone transfer, each signed (RFC 8945 §5.3.1): the first over the request's
+ * MAC like any response, every later one over the MAC before it and the timers only.
+ */
+export function signStream(messages: Buffer[], check: TsigCheck, nowSeconds: number): Buffer[] {
+  const k = check.key!;
+  const out: Buffer[] = [];
+  let prior: Buffer = Buffer.alloc(0);
+  for (const [i, m] of messages.entries()) {
+    if (i === 0) {
+      const signed = signResponse(m, check, nowSeconds);
+      out.push(signed);
+      prior = macOf(signed);
+      continue;
+    }
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(prior.length, 0);
+    const timers = Buffer.alloc(8);
+    writeU48(timers, 0, nowSeconds);
+    timers.writeUInt16BE(FUDGE_S, 6);
+    const mac = createHmac(HASH[k.algorithm].node, k.secret).update(len).update(prior).update(m).update(timers).digest();
+    out.push(appendTsig(m, check.keyName, check.algName, nowSeconds, mac, 0, Buffer.alloc(0)));
+    prior = mac;
+  }
+  return out;
+}
+
+/** The MAC of the TSIG record that ends `msg` (one we just appended). */
+function macOf(msg: Buffer): Buffer {
+  const at = lastRecordAt(msg);
+  const owner = readName(msg, at)!;
+  const alg = readName(msg, owner.end + 10)!;
+  const size = msg.readUInt16BE(alg.end + 8);
+  return Buffer.from(msg.subarray(alg.end + 10, alg.end + 10 + size));
+}
+
+/** Offset of the last record of a message, -1 when it has none or is malformed. */
+export function lastRecordAt(msg: Buffer): number {
+  if (msg.length < 12) return -1;
+  let off = 12;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) {
+    const n = readName(msg, off);
+    if (n === null) return -1;
+    off = n.end + 4;
+  }
+  const records = msg.readUInt16BE(6) + msg.readUInt16BE(8) + msg.readUInt16BE(10);
+  let last = -1;
+  for (let i = 0; i < records; i++) {
+    const n = readName(msg, off);
+    if (n === null || n.end + 10 > msg.length) return -1;
+    last = off;
+    off = n.end + 10 + msg.readUInt16BE(n.end + 8);
+    if (off > msg.length) return -1;
+  }
+  return last;
+}
+
+/** A request we send (an UPDATE to a primary), signed; the MAC is kept to check the reply. */
+export function signRequest(msg: Buffer, key: TsigKey, nowSeconds: number): { wire: Buffer; mac: Buffer } {
+  const keyName = encodeName(key.name);
+  const algName = encodeName(key.algorithm);
+  const mac = createHmac(HASH[key.algorithm].node, key.secret).update(msg)
+    .update(variables(keyName, algName, nowSeconds, FUDGE_S, 0, Buffer.alloc(0))).digest();
+  return { wire: appendTsig(msg, keyName, algName, nowSeconds, mac, 0, Buffer.alloc(0)), mac };
+}
+
+/**
+ * Check the TSIG of a reply to our signed request: the key's, over our MAC, in time. The reply's
+ * TSIG error (BADKEY and friends) is returned as is; null when the signature does not hold.
+ */
+export function verifyReply(reply: Buffer, key: TsigKey, requestMac: Buffer, nowSeconds: number): { tsigError: number } | null {
+  const at = lastRecordAt(reply);
+  if (at < 0) return null;
+  const owner = readName(reply, at);
+  if (owner === null || reply.readUInt16BE(owner.end) !== RRType.TSIG) return null;
+  const rd = owner.end + 10;
+  const alg = readName(reply, rd);
+  if (alg === null || alg.end + 10 > reply.length) return null;
+  let p = alg.end;
+  const time = u48(reply, p);
+  const fudge = reply.readUInt16BE(p + 6);
+  const macSize = reply.readUInt16BE(p + 8);
+  p += 10;
+  if (p + macSize + 6 > reply.length) return null;
+  const mac = reply.subarray(p, p + macSize);
+  p += macSize;
+  const originalId = reply.readUInt16BE(p);
+  const error = reply.readUInt16BE(p + 2);
+  const other = reply.subarray(p + 6, p + 6 + reply.readUInt16BE(p + 4));
+  if (macSize === 0) return error !== 0 ? { tsigError: error } : null;
+  const signed = Buffer.from(reply.subarray(0, at));
+  signed.writeUInt16BE(originalId, 0);
+  signed.writeUInt16BE(signed.readUInt16BE(10) - 1, 10);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(requestMac.length, 0);
+  const want = createHmac(HASH[key.algorithm].node, key.secret).update(len).update(requestMac).update(signed)
+    .update(variables(wireLower(owner.name), wireLower(alg.name), time, fudge, error, other)).digest();
+  if (macSize > want.length || !timingSafeEqual(want.subarray(0, macSize), mac)) return null;
+  if (Math.abs(nowSeconds - time) > fudge) return null;
+  return { tsigError: error };
 }
 
 /** Bytes the TSIG record of a response to this request takes (for fitting the answer). */

@@ -184,7 +184,7 @@ export class DohListener implements Listener {
     try {
       const r = this.deps.handler.handle(wire, client);
       if (r instanceof Promise) r.then(deliver, (e: Error) => { this.deps.onError(e, this.id); text(req, 500, 'internal error'); });
-      else deliver(r);
+      else deliver(Array.isArray(r) ? null : r); // transfers are for streams only: never made for DoH
     } catch (e) {
       this.deps.onError(e as Error, this.id);
       text(req, 500, 'internal error');

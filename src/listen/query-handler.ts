@@ -1,11 +1,12 @@
 /** What a listener hands queries to (the resolver), and the ACL gate it asks first. */
 import type { Buffer } from 'node:buffer';
-import type { ClientInfo, Reply } from '../resolve/query-context.js';
+import type { ClientInfo, StreamReply } from '../resolve/query-context.js';
 import type { AclGate } from './acl-gate.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface QueryHandler {
-  handle(query: Buffer, client: ClientInfo): Reply;
+  /** Several messages (a zone transfer) only for stream transports. */
+  handle(query: Buffer, client: ClientInfo): StreamReply;
   refuse(query: Buffer, client: ClientInfo): Buffer | null;
 }
 

@@ -52,6 +52,10 @@ export class StreamSession {
       if (this.refuse) gate.countRefused(this.client.transport);
       const r = this.refuse ? handler.refuse(msg, this.client) : handler.handle(msg, this.client);
       if (r === null) return;
+      if (Array.isArray(r)) {
+        for (const m of r) this.write(m);
+        return;
+      }
       if (!(r instanceof Promise)) {
         this.write(r);
         return;

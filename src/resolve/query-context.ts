@@ -38,6 +38,8 @@ export interface QueryContext {
 
 /** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */
 export type Reply = Buffer | null | Promise<Buffer | null>;
+/** What a stream may get besides: the messages of a zone transfer, in order. */
+export type StreamReply = Reply | Buffer[];
 /** A stage answers (Reply) or passes the query on (undefined). */
 export type StageResult = Reply | undefined;
 

@@ -10,10 +10,10 @@ import type { Config } from '../config/types.js';
 import { wireKey, wireKeyToName } from '../dns/name.js';
 import type { ResolverView } from './resolver-view.js';
 import { ParseStatus, parseQuery, type ParsedQuery } from '../dns/query.js';
-import { CLASS_IN, CLASSIC_UDP_SIZE, Opcode, Rcode } from '../dns/constants.js';
+import { CLASS_IN, CLASSIC_UDP_SIZE, Opcode, Rcode, RRType } from '../dns/constants.js';
 import { encodeName } from '../dns/name.js';
 import { ServerCookies } from '../dns/server-cookies.js';
-import { checkTsig, signResponse, tsigFailureRcode, tsigSize, type TsigCheck } from '../dns/tsig.js';
+import { checkTsig, signResponse, signStream, tsigFailureRcode, tsigSize, type TsigCheck } from '../dns/tsig.js';
 import { errorReply } from '../dns/reply.js';
 import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
 import { makeTransport } from '../upstream/make-transport.js';
@@ -21,7 +21,9 @@ import { UpstreamGroup } from '../upstream/upstream-group.js';
 import type { UplinkSource } from '../uplinks/uplink-source.js';
 import { LocalZone } from '../zone/local-zone.js';
 import { ZoneLayers } from '../zone/zone-layers.js';
-import type { ClientInfo, QueryContext, Reply, Stage, StageResult } from './query-context.js';
+import type { ClientInfo, QueryContext, Reply, Stage, StageResult, StreamReply } from './query-context.js';
+import type { ZoneService } from './zone-service.js';
+import { ZoneHistory } from '../zone/zone-history.js';
 import type { AnswerObserver } from '../dns/answer-observer.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
@@ -53,14 +55,23 @@ export class Resolver implements ResolverView {
   /** RFC 7873 server cookies; null when `cookies.enabled` is false. */
   private cookies: ServerCookies | null = null;
   private observer: AnswerObserver | null = null;
+  /** UPDATE and zone transfers (the DDNS room), when configured */
+  private zoneService: ZoneService | null = null;
+  /** The zone's versions: the serial, and diffs for IXFR. */
+  readonly history: ZoneHistory;
   private unsubscribeUplinks: () => void = () => undefined;
 
   constructor(config: Config, private readonly clock: Clock, private readonly log: Logger, private uplinks: UplinkSource | null = null) {
     this.cache = new PacketCache(config.cache, clock);
     this.followUplinks(uplinks);
     this.p = this.build(config);
+    this.history = new ZoneHistory(this.layers, () => this.p.zone);
     this.setCookies(config);
     this.setQueryLog(config.log.queries);
+  }
+
+  setZoneService(s: ZoneService | null): void {
+    this.zoneService = s;
   }
 
   /** A new secret only when the configured one changed: cookies clients hold stay valid across reloads. */
@@ -159,6 +170,8 @@ export class Resolver implements ResolverView {
     if (uplinks !== this.uplinks) this.followUplinks(uplinks);
     this.cache.reconfigure(config.cache);
     this.p = this.build(config);
+    // Static records changed: diffs across the change would be wrong, so IXFR sends the whole zone.
+    if (JSON.stringify(old.config.zone) !== JSON.stringify(config.zone)) this.history.reset();
     this.setCookies(config);
     this.setQueryLog(config.log.queries);
     const before = new Map(old.config.forward.map((f) => [f.domain, JSON.stringify(f.upstreams)]));
@@ -184,7 +197,7 @@ export class Resolver implements ResolverView {
     return errorReply(query, q, Rcode.REFUSED, client.padBlock);
   }
 
-  handle(query: Buffer, client: ClientInfo): Reply {
+  handle(query: Buffer, client: ClientInfo): StreamReply {
     const q = parseQuery(query);
     const stats = this.stats;
     if (q.status !== ParseStatus.OK) {
@@ -192,6 +205,7 @@ export class Resolver implements ResolverView {
         stats.dropped++;
         return null;
       }
+      if (this.zoneService !== null && ((query[2] >> 3) & 0x0f) === Opcode.UPDATE) return this.counted(client, this.zoneService.update(query, client));
       const rcode = q.status === ParseStatus.OPCODE ? opcodeRcode(q) : q.status === ParseStatus.BADVERS ? Rcode.BADVERS : Rcode.FORMERR;
       if (q.status !== ParseStatus.FORMERR && q.cookieAt >= 0 && this.cookies !== null) this.cookies.answer(query, q, client.address, this.seconds());
       stats.count(client.transport, rcode);
@@ -200,11 +214,31 @@ export class Resolver implements ResolverView {
     this.names.add(q.name);
     this.clients.add(client.address);
     if (q.tsigAt >= 0 || q.cookieAt >= 0) return this.handleSigned(query, q, client);
+    if (this.isTransfer(q, client)) return this.transfer(query, q, client, null);
     return this.run(query, q, client, 0);
   }
 
+  private counted(client: ClientInfo, r: Reply): Reply {
+    if (r instanceof Promise) return r.then((b) => this.counted(client, b) as Buffer | null);
+    if (r !== null && r.length >= 4) this.stats.count(client.transport, r[3] & 0x0f);
+    return r;
+  }
+
+  private isTransfer(q: ParsedQuery, client: ClientInfo): boolean {
+    return this.zoneService !== null && (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) && q.qclass === CLASS_IN
+      && (client.transport === 'tcp' || client.transport === 'dot');
+  }
+
+  /** AXFR/IXFR through the DDNS room; signed, message by message, when the request was. */
+  private transfer(query: Buffer, q: ParsedQuery, client: ClientInfo, tsig: TsigCheck | null): StreamReply {
+    const messages = this.zoneService!.transfer(query, q, client, tsig);
+    if (messages === undefined) return this.run(query, q, client, 0);
+    if (messages.length > 0) this.stats.count(client.transport, messages[0][3] & 0x0f);
+    return tsig === null ? messages : signStream(messages, tsig, this.seconds());
+  }
+
   /** Queries with a TSIG record or a COOKIE option: checked here, signed on the way out. */
-  private handleSigned(query: Buffer, q: ParsedQuery, client: ClientInfo): Reply {
+  private handleSigned(query: Buffer, q: ParsedQuery, client: ClientInfo): StreamReply {
     const now = this.seconds();
     let tsig: TsigCheck | null = null;
     if (q.tsigAt >= 0) {
@@ -227,6 +261,7 @@ export class Resolver implements ResolverView {
         return tsig === null ? r : signResponse(r, tsig, now);
       }
     }
+    if (this.isTransfer(q, client)) return this.transfer(query, q, client, tsig);
     const reply = this.run(query, q, client, tsig === null ? 0 : tsigSize(tsig));
     if (tsig === null) return reply;
     const check = tsig;

@@ -37,7 +37,7 @@ interface Snapshot {
 export const NEGATIVE_TTL = 30;
 const MAX_CNAME_CHAIN = 8;
 /** The types a zone record can have (config and layers): other question types find nothing. */
-const ZONE_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR, RRType.NS, RRType.SOA]);
+const ZONE_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR, RRType.NS, RRType.SOA, 49 /* DHCID */]);
 
 export class LocalZone {
   readonly apexes: Apex[];
@@ -45,7 +45,8 @@ export class LocalZone {
   private snap: Snapshot;
   private readonly layers: Map<string, Map<string, TypeMap>>;
   private readonly zoneLayers: ZoneLayers;
-  private serial = Math.floor(Date.now() / 1000);
+  /** the serial the SOA records in `snap` carry */
+  private soaSerial = -1;
 
   constructor(private readonly cfg: ZoneConfig, layers: ZoneLayers = new ZoneLayers()) {
     this.layers = layers.byOrigin;
@@ -80,6 +81,7 @@ export class LocalZone {
    * are shared until a second source contributes; then a copy is made (never written into).
    */
   lookup(owner: string): TypeMap | undefined {
+    if (this.soaSerial !== this.zoneLayers.serial) this.refreshSoa();
     const base = this.snap.owners.get(owner);
     let result = base;
     let copied = false;
@@ -135,8 +137,27 @@ export class LocalZone {
     return [...statics, ...layered.filter((r) => !this.hasStatic(r.name, r.type))];
   }
 
+  /** The serial in force now (every apex shares it). */
+  get serial(): number {
+    return this.zoneLayers.serial;
+  }
+
+  /** The SOA records carry the layers' serial, which moves without a rebuild. */
+  private refreshSoa(): void {
+    const serial = this.zoneLayers.serial;
+    for (const apex of this.apexes) {
+      const types = this.snap.owners.get(apex.name);
+      const old = types?.get('SOA')?.[0];
+      if (types === undefined || old === undefined) continue;
+      const [mname, rname, , ...rest] = old.value.split(' ');
+      types.set('SOA', [{ ...old, value: [mname, rname, serial, ...rest].join(' ') }]);
+    }
+    this.soaSerial = serial;
+  }
+
   private build(): Snapshot {
-    this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000));
+    // A new zone from the file is a change a secondary must see: the serial moves on.
+    this.zoneLayers.serial = Math.max(this.zoneLayers.serial + 1, Math.floor(Date.now() / 1000));
     const owners = new Map<string, Map<string, ZoneRecord[]>>();
     const add = (r: ZoneRecord) => {
       let types = owners.get(r.name);
@@ -147,7 +168,7 @@ export class LocalZone {
     };
     for (const apex of this.apexes) {
       const [mname, rname, , ...rest] = apex.soa.value.split(' ');
-      add({ ...apex.soa, value: [mname, rname, this.serial, ...rest].join(' ') });
+      add({ ...apex.soa, value: [mname, rname, this.zoneLayers.serial, ...rest].join(' ') });
       add({ name: apex.name, type: 'NS', ttl: this.cfg.ttl, value: mname, origin: 'synthesized' });
     }
     for (const r of this.staticRecords) add(r);
@@ -172,7 +193,27 @@ export class LocalZone {
         n = n.slice(n.indexOf('.') + 1);
       }
     }
-    return { owners, existing, serial: this.serial };
+    this.soaSerial = this.zoneLayers.serial;
+    return { owners, existing, serial: this.zoneLayers.serial };
+  }
+
+  /** Every record under an apex (SOA first), as a zone transfer sends it: TTLs as of `nowSeconds`. */
+  zoneOf(apexName: string): ZoneRecord[] {
+    const owners = new Set<string>(this.snap.owners.keys());
+    for (const layer of this.layers.values()) for (const o of layer.keys()) owners.add(o);
+    const soa = this.lookup(apexName)?.get('SOA');
+    if (soa === undefined) return [];
+    const out: ZoneRecord[] = [soa[0]];
+    for (const o of owners) {
+      if (this.apexOf(o)?.name !== apexName) continue;
+      for (const [t, list] of this.lookup(o) ?? []) if (t !== 'SOA') out.push(...list);
+    }
+    return out;
+  }
+
+  /** The apex name a name falls under, if it is ours. */
+  apexFor(name: string): string | undefined {
+    return this.apexOf(name)?.name;
   }
 
   private apexOf(name: string): Apex | undefined {
@@ -196,6 +237,7 @@ export class LocalZone {
       const prefixes = this.apexes.filter((a) => a.name === apex.name).map((a) => a.prefix!);
       if (point === null || !prefixes.some((p) => reverseNameInPrefix(point, p))) return null;
     }
+    if (this.soaSerial !== this.zoneLayers.serial) this.refreshSoa();
     const snap = this.snap;
     // RFC 2308 §3: the SOA in a negative answer carries min(SOA TTL, MINIMUM).
     const soa = () => snap.owners.get(apex.name)!.get('SOA')!.map((r) => ({ ...r, ttl: Math.min(r.ttl, NEGATIVE_TTL) }));

@@ -8,7 +8,8 @@ export type RecordOrigin = 'static' | 'synthesized' | string;
 
 export interface ZoneRecord {
   name: string;
-  type: RecordType | 'SOA';
+  /** DHCID (RFC 4701) comes only from RFC 2136 updates; its value is the RDATA in base64 */
+  type: RecordType | 'SOA' | 'DHCID';
   /** seconds; for records with `expires`, the most they are given */
   ttl: number;
   value: string;
@@ -47,6 +48,8 @@ export function toAnswer(r: ZoneRecord, nowSeconds = Date.now() / 1000): Answer 
       const [priority, weight, port, target] = r.value.split(/\s+/);
       return { ...base, type: 'SRV', data: { priority: Number(priority), weight: Number(weight), port: Number(port), target: trimDot(target) } };
     }
+    case 'DHCID':
+      return { ...base, type: 'DHCID', data: Buffer.from(r.value, 'base64') } as unknown as Answer;
     case 'SOA': {
       const [mname, rname, serial, refresh, retry, expire, minimum] = r.value.split(/\s+/);
       return {

@@ -16,6 +16,13 @@ function ancestors(owner: string): string[] {
 
 export class ZoneLayers {
   readonly byOrigin = new Map<string, Map<string, TypeMap>>();
+  /**
+   * The zone's SOA serial, here because it outlives reloads like the layers do: a reload and
+   * every batch of layer changes bump it (see ZoneHistory), and it never goes back.
+   */
+  serial = 0;
+  /** Told of every owner about to change (before the change), e.g. to diff it for IXFR. */
+  onTouch: ((owner: string) => void) | null = null;
   /** name → how many layer owners sit below it, so empty non-terminals (wg in phone.wg.home.arpa) exist */
   private readonly below = new Map<string, number>();
 
@@ -37,6 +44,8 @@ export class ZoneLayers {
     let layer = this.byOrigin.get(origin);
     if (!layer) this.byOrigin.set(origin, (layer = new Map()));
     let types = layer.get(owner);
+    if (records.length === 0 && !types) return;
+    this.onTouch?.(owner);
     if (records.length === 0) {
       if (!types) return;
       types.delete(type);
@@ -54,7 +63,10 @@ export class ZoneLayers {
   }
 
   clear(origin: string): void {
-    for (const owner of this.byOrigin.get(origin)?.keys() ?? []) this.count(owner, -1);
+    for (const owner of this.byOrigin.get(origin)?.keys() ?? []) {
+      this.onTouch?.(owner);
+      this.count(owner, -1);
+    }
     this.byOrigin.delete(origin);
   }
 
