@@ -13,6 +13,7 @@ import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { freePort } from './helpers/ports.js';
 import { missing } from './helpers/system.js';
 import { adminGet } from './helpers/admin-socket.js';
+import { BIN } from './helpers/edgedns-process.js';
 
 const run = promisify(execFile);
 const skip = missing('nsupdate', 'dig');
@@ -128,6 +129,16 @@ describe.skipIf(skip !== null)(`DDNS with nsupdate and dig${skip ? ` (${skip})` 
     expect(types).not.toContain('nas.home.arpa. A'); // a diff, not the whole zone
     const refused = await run('dig', ['-p', String(port), '@127.0.0.1', '+tcp', 'home.arpa', 'AXFR']).then((r) => r.stdout);
     expect(refused).toMatch(/Transfer failed|REFUSED/);
+  });
+
+  it('ddns keygen prints a secret the key entry can use; show ddns reads the running server', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'ddns', 'keygen', 'k2', '--algorithm', 'hmac-sha512']);
+    const secret = stdout.split('\n').find((l) => l && !l.startsWith('#') && !l.startsWith('-'))!;
+    expect(Buffer.from(secret, 'base64')).toHaveLength(64);
+    expect(stdout).toContain('- { name: k2, algorithm: hmac-sha512, secret-file: /etc/edgedns/k2.tsig }');
+    const show = await run(process.execPath, [BIN, 'show', 'ddns', '--admin', `unix:${socket}`]);
+    expect(show.stdout).toMatch(/serial \d+; \d+ dynamic names/);
+    expect(show.stdout).toMatch(/kea-d2\s+NOERROR/);
   });
 
   it('keeps every acknowledged update across kill -9', async () => {
