@@ -6,11 +6,10 @@
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { Rcode, RRType, TsigError } from '../dns/constants.js';
+import { RCODE_NAMES, Rcode, RRType, TsigError } from '../dns/constants.js';
 import type { ParsedQuery } from '../dns/query.js';
 import { checkTsig, signResponse, type TsigCheck, type TsigKeyring } from '../dns/tsig.js';
-import { parseUpdate, updateReply, UpdateRcode } from '../dns/update-message.js';
-import { RCODE_NAMES } from '../dns/constants.js';
+import { dotted, parseUpdate, updateReply, UpdateRcode } from '../dns/update-message.js';
 import { wireKeyToName } from '../dns/name.js';
 import type { ClientInfo, Reply } from '../resolve/query-context.js';
 import type { ZoneService } from '../resolve/zone-service.js';
@@ -140,7 +139,7 @@ export class DdnsService implements ZoneService {
     if (msg.tsigAt >= 0) {
       tsig = checkTsig(message, msg.tsigAt, this.deps.keys(), now);
       if (tsig.error !== 0) {
-        const name = wireNameText(tsig.keyName);
+        const name = dotted([...tsig.keyName]) || '-';
         const reason = tsig.error === -1 ? 'malformed TSIG' : `TSIG ${TSIG_NAMES[tsig.error] ?? tsig.error}`;
         const rcode = tsig.error === -1 ? Rcode.FORMERR : Rcode.NOTAUTH;
         this.count(name, rcode, client.address, reason);
@@ -235,8 +234,3 @@ export class DdnsService implements ZoneService {
 export const UPDATE_RCODES: Record<number, string> = { 6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE' };
 const TSIG_NAMES: Record<number, string> = { [TsigError.BADSIG]: 'BADSIG', [TsigError.BADKEY]: 'BADKEY', [TsigError.BADTIME]: 'BADTIME' };
 
-function wireNameText(b: Buffer): string {
-  const labels: string[] = [];
-  for (let i = 0; i < b.length && b[i] !== 0; i += 1 + b[i]) labels.push(b.subarray(i + 1, i + 1 + b[i]).toString('latin1'));
-  return labels.join('.') || '-';
-}

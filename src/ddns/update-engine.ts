@@ -148,9 +148,9 @@ export function applyUpdate(msg: UpdateMessage, rule: AcceptRule, view: UpdateVi
     }
     // An add. A CNAME and other data never share a name (RFC 2136 §3.4.2.2): the add is ignored.
     const served = view.served(rr.name);
-    const others = (list: Iterable<string>) => [...list].some((x) => x !== 'CNAME' && x !== RRTYPE_DHCID_NAME);
-    if (t === 'CNAME' && (others(types.keys()) || (served !== undefined && others([...served.keys()].filter((x) => x !== 'CNAME'))))) continue;
-    if (t !== 'CNAME' && t !== RRTYPE_DHCID_NAME && (types.has('CNAME') || served?.has('CNAME'))) continue;
+    const others = (list: Iterable<string>) => [...list].some((x) => x !== 'CNAME' && x !== 'DHCID');
+    if (t === 'CNAME' && (others(types.keys()) || (served !== undefined && others(served.keys())))) continue;
+    if (t !== 'CNAME' && t !== 'DHCID' && (types.has('CNAME') || served?.has('CNAME'))) continue;
     const list = types.get(t) ?? [];
     const at = list.findIndex((r) => canonicalValue(t, r.value) === key);
     const rec: ZoneRecord = { name: rr.name, type: t as ZoneRecord['type'], ttl: rr.ttl, value, origin: DDNS_ORIGIN };
@@ -173,7 +173,6 @@ export function applyUpdate(msg: UpdateMessage, rule: AcceptRule, view: UpdateVi
   return { rcode: Rcode.NOERROR, changes };
 }
 
-const RRTYPE_DHCID_NAME = 'DHCID';
 
 
 function same(a: ZoneRecord[], b: ZoneRecord[]): boolean {

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { RRType } from '../dns/constants.js';
-import { buildUpdate, CLASS_ANY, CLASS_IN, CLASS_NONE, parseUpdate, UpdateRcode, valueToRdata } from '../dns/update-message.js';
+import { CLASS_ANY, CLASS_IN, RRType } from '../dns/constants.js';
+import { buildUpdate, CLASS_NONE, parseUpdate, UpdateRcode, valueToRdata } from '../dns/update-message.js';
 import type { ZoneRecord } from '../zone/records.js';
 import { applyUpdate } from './update-engine.js';
 

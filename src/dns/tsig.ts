@@ -216,51 +216,6 @@ export function lastRecordAt(msg: Buffer): number {
   return last;
 }
 
-/** A request we send (an UPDATE to a primary), signed; the MAC is kept to check the reply. */
-export function signRequest(msg: Buffer, key: TsigKey, nowSeconds: number): { wire: Buffer; mac: Buffer } {
-  const keyName = encodeName(key.name);
-  const algName = encodeName(key.algorithm);
-  const mac = createHmac(HASH[key.algorithm].node, key.secret).update(msg)
-    .update(variables(keyName, algName, nowSeconds, FUDGE_S, 0, Buffer.alloc(0))).digest();
-  return { wire: appendTsig(msg, keyName, algName, nowSeconds, mac, 0, Buffer.alloc(0)), mac };
-}
-
-/**
- * Check the TSIG of a reply to our signed request: the key's, over our MAC, in time. The reply's
- * TSIG error (BADKEY and friends) is returned as is; null when the signature does not hold.
- */
-export function verifyReply(reply: Buffer, key: TsigKey, requestMac: Buffer, nowSeconds: number): { tsigError: number } | null {
-  const at = lastRecordAt(reply);
-  if (at < 0) return null;
-  const owner = readName(reply, at);
-  if (owner === null || reply.readUInt16BE(owner.end) !== RRType.TSIG) return null;
-  const rd = owner.end + 10;
-  const alg = readName(reply, rd);
-  if (alg === null || alg.end + 10 > reply.length) return null;
-  let p = alg.end;
-  const time = u48(reply, p);
-  const fudge = reply.readUInt16BE(p + 6);
-  const macSize = reply.readUInt16BE(p + 8);
-  p += 10;
-  if (p + macSize + 6 > reply.length) return null;
-  const mac = reply.subarray(p, p + macSize);
-  p += macSize;
-  const originalId = reply.readUInt16BE(p);
-  const error = reply.readUInt16BE(p + 2);
-  const other = reply.subarray(p + 6, p + 6 + reply.readUInt16BE(p + 4));
-  if (macSize === 0) return error !== 0 ? { tsigError: error } : null;
-  const signed = Buffer.from(reply.subarray(0, at));
-  signed.writeUInt16BE(originalId, 0);
-  signed.writeUInt16BE(signed.readUInt16BE(10) - 1, 10);
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(requestMac.length, 0);
-  const want = createHmac(HASH[key.algorithm].node, key.secret).update(len).update(requestMac).update(signed)
-    .update(variables(wireLower(owner.name), wireLower(alg.name), time, fudge, error, other)).digest();
-  if (macSize > want.length || !timingSafeEqual(want.subarray(0, macSize), mac)) return null;
-  if (Math.abs(nowSeconds - time) > fudge) return null;
-  return { tsigError: error };
-}
-
 /** Bytes the TSIG record of a response to this request takes (for fitting the answer). */
 export function tsigSize(check: TsigCheck): number {
   const macLen = check.key !== undefined ? HASH[check.key.algorithm].bytes : 0;

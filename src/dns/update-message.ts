@@ -229,4 +229,3 @@ export function buildUpdate(id: number, zone: string, prereqs: UpdateRecord[], u
   return Buffer.concat([head, encodeName(zone), zq, ...prereqs.map(rr), ...updates.map(rr)]);
 }
 
-export { CLASS_ANY, CLASS_IN };

@@ -92,12 +92,15 @@ export class ZoneHistory {
       const apex = zone.apexFor(owner);
       if (apex === undefined) continue; // a lease PTR outside every configured zone: no SOA to bump
       const after = flatten(zone, owner);
-      const was = new Map(before.map((r) => [recordKey(r), r]));
-      const now = new Map(after.map((r) => [recordKey(r), r]));
-      let d: { deleted: ZoneRecord[]; added: ZoneRecord[] } | undefined;
-      const get = () => d ?? (byApex.set(apex, (d = byApex.get(apex) ?? { deleted: [], added: [] })), d);
-      for (const [k, r] of was) if (!now.has(k)) get().deleted.push(r);
-      for (const [k, r] of now) if (!was.has(k)) get().added.push(r);
+      const was = new Set(before.map(recordKey));
+      const now = new Set(after.map(recordKey));
+      const deleted = before.filter((r) => !now.has(recordKey(r)));
+      const added = after.filter((r) => !was.has(recordKey(r)));
+      if (deleted.length === 0 && added.length === 0) continue;
+      const d = byApex.get(apex) ?? { deleted: [], added: [] };
+      d.deleted.push(...deleted);
+      d.added.push(...added);
+      byApex.set(apex, d);
     }
     if (byApex.size === 0) return;
     const serial = (this.layers.serial = (this.layers.serial + 1) >>> 0);
