@@ -10,6 +10,8 @@ import { sectionOf } from '../config/section.js';
 import type { Config } from '../config/types.js';
 import { DdnsService } from '../ddns/ddns-service.js';
 import { DDNS } from '../ddns/ddns-section.js';
+import { isIPv6 } from 'node:net';
+import type { LeaseFeed } from '../leases/lease-feed.js';
 import { LeaseManager } from '../leases/lease-manager.js';
 import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
@@ -187,16 +189,35 @@ class QueueingComponent implements Component {
 
 
 /** The Kea lease readers: restarted when `leases` or the zone domain changes. */
-class LeasesComponent implements Component {
+class LeasesComponent implements Component, LeaseFeed {
   readonly name = 'leases';
   manager: LeaseManager | null = null;
+  private readonly listeners = new Set<() => void>();
   constructor(private readonly ctx: AppContext) {}
 
   async start(c: Config): Promise<void> {
     const want = sectionOf(c, LEASES);
     if (want === null) return;
-    this.manager = new LeaseManager(want, this.ctx.zone(), this.ctx.clock, this.ctx.log);
+    this.manager = new LeaseManager(want, this.ctx.zone(), this.ctx.clock, this.ctx.log, () => this.changed());
     this.manager.start();
+  }
+
+  // --- LeaseFeed: the same object across reloads, whichever manager is current ---------------
+  ready(): boolean {
+    return this.manager?.ready() ?? true;
+  }
+
+  claims() {
+    return this.manager?.claims() ?? [];
+  }
+
+  onChange(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
@@ -207,6 +228,7 @@ class LeasesComponent implements Component {
     this.manager?.close(true);
     this.manager = null;
     await this.start(next);
+    this.changed();
   }
 
   async stop(): Promise<void> {
@@ -222,13 +244,15 @@ class LeasesComponent implements Component {
 class DdnsComponent implements Component {
   readonly name = 'ddns';
   service: DdnsService | null = null;
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: AppContext, private readonly feed: LeaseFeed) {}
 
   async start(c: Config): Promise<void> {
     const want = sectionOf(c, DDNS);
     if (want === null) return;
     const r = this.ctx.resolver;
     this.service = new DdnsService(want, {
+      feed: this.feed,
+      source: (address) => this.ctx.uplinks?.route(`ddns:${address}`, isIPv6(address) ? 6 : 4)?.address,
       zone: () => r.localZone, layers: r.layers, history: r.history, writer: this.ctx.zone(),
       keys: () => r.config.tsigKeys, clock: this.ctx.clock, log: this.ctx.log,
     });
@@ -365,7 +389,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const queueing = new QueueingComponent(ctx);
   const leases = new LeasesComponent(ctx);
   const wireguard = new WireguardComponent(ctx);
-  const ddns = new DdnsComponent(ctx);
+  const ddns = new DdnsComponent(ctx, leases);
   const listeners = new ListenersComponent(ctx);
   const sources: AdminSources = {
     resolver: () => ctx.resolver,

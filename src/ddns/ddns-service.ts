@@ -19,13 +19,20 @@ import type { ZoneHistory } from '../zone/zone-history.js';
 import type { ZoneLayers } from '../zone/zone-layers.js';
 import type { ZoneWriter } from '../zone/zone-port.js';
 import type { DdnsConfig } from './ddns-section.js';
+import type { LeaseFeed } from '../leases/lease-feed.js';
 import { Journal } from './journal.js';
+import { LeasePush } from './lease-push.js';
+import type { PushStatus } from './push-client.js';
 import { Notifier } from './notifier.js';
 import { applyUpdate, DDNS_ORIGIN, type RRsetChange } from './update-engine.js';
 import { fromMatches, ruleFor } from './update-policy.js';
 import { ixfrSerial, serialAtLeast, soaSerial, transferMessages, withSerial } from './zone-transfer.js';
 
 export interface DdnsDeps {
+  /** the lease names, for `ddns.push` (null: no leases room) */
+  feed: LeaseFeed | null;
+  /** source address for reaching a primary through the selected uplink */
+  source: (address: string) => string | undefined;
   zone: () => LocalZone;
   layers: ZoneLayers;
   history: ZoneHistory;
@@ -40,6 +47,7 @@ export interface DdnsStatus {
   zone: { serial: number; names: number; journal: string; journalSkipped: number; writeFailures: number };
   transfers: { axfr: number; ixfr: number; refused: number };
   notify: { sent: number; answered: number; failed: number };
+  push: PushStatus[];
 }
 
 export class DdnsService implements ZoneService {
@@ -47,6 +55,7 @@ export class DdnsService implements ZoneService {
   private readonly store = new Map<string, Map<string, ZoneRecord[]>>();
   private readonly journal: Journal;
   private readonly notifier: Notifier;
+  private readonly push: LeasePush;
   private readonly byKey = new Map<string, Map<number, number>>();
   private total = 0;
   private writeFailures = 0;
@@ -58,6 +67,9 @@ export class DdnsService implements ZoneService {
   constructor(private cfg: DdnsConfig, private readonly deps: DdnsDeps) {
     this.journal = new Journal(cfg.journal);
     this.notifier = new Notifier(cfg.transfer.notify, deps.log);
+    this.push = new LeasePush(cfg.push, cfg.journal, {
+      feed: deps.feed, domain: () => deps.zone().apexes[0].name, keys: deps.keys, source: deps.source, clock: deps.clock, log: deps.log,
+    });
   }
 
   /** Replay the journal into the zone, then take changes. */
@@ -73,11 +85,13 @@ export class DdnsService implements ZoneService {
     this.journal.snapshotSource = () => this.everything();
     this.unsubscribe = this.deps.history.onChange((apexes) => this.notifier.changed(apexes));
     this.deps.log.info({ journal: this.cfg.journal, names: this.store.size, serial: this.deps.layers.serial }, 'dynamic zone loaded');
+    this.push.start();
   }
 
   reconfigure(cfg: DdnsConfig): void {
     this.cfg = cfg;
     this.notifier.setTargets(cfg.transfer.notify);
+    this.push.setTargets(cfg.push);
   }
 
   private everything(): RRsetChange[] {
@@ -214,6 +228,7 @@ export class DdnsService implements ZoneService {
       zone: { serial: this.deps.layers.serial, names: this.store.size, journal: this.cfg.journal, journalSkipped: this.journalSkipped, writeFailures: this.writeFailures },
       transfers: { ...this.transfers },
       notify: { ...this.notifier.stats },
+      push: this.push.status(),
     };
   }
 
@@ -225,6 +240,7 @@ export class DdnsService implements ZoneService {
   /** Stop; with `clear`, the dynamic names leave the zone (ddns removed from the config). */
   stop(clear: boolean): void {
     this.unsubscribe();
+    this.push.stop();
     this.notifier.close();
     this.journal.close();
     if (clear) this.deps.writer.clear(DDNS_ORIGIN);

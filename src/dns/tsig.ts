@@ -226,3 +226,49 @@ export function tsigSize(check: TsigCheck): number {
 export function tsigFailureRcode(check: TsigCheck): number {
   return check.error === -1 ? Rcode.FORMERR : Rcode.NOTAUTH;
 }
+
+/** A request signed with `key` (RFC 8945 §4.3), and its MAC, which the reply's MAC covers. */
+export function signRequest(msg: Buffer, key: TsigKey, nowSeconds: number): { message: Buffer; mac: Buffer } {
+  const keyName = encodeName(key.name);
+  const algName = encodeName(key.algorithm);
+  const empty = Buffer.alloc(0);
+  const mac = createHmac(HASH[key.algorithm].node, key.secret).update(msg).update(variables(keyName, algName, nowSeconds, FUDGE_S, 0, empty)).digest();
+  return { message: appendTsig(msg, keyName, algName, nowSeconds, mac, 0, empty), mac };
+}
+
+/**
+ * Does this reply carry a good signature by `key` over our request's MAC (§5.3)? 'unsigned' for
+ * a reply without TSIG, which a server sends when it does not know the key (BADKEY/BADSIG).
+ */
+export function verifyReply(reply: Buffer, key: TsigKey, requestMac: Buffer, nowSeconds: number): 'good' | 'unsigned' | 'bad' {
+  const at = lastRecordAt(reply);
+  if (at < 0) return 'bad';
+  const owner = readName(reply, at);
+  if (owner === null || reply.readUInt16BE(owner.end) !== RRType.TSIG) return 'unsigned';
+  const rd = owner.end + 10;
+  const alg = readName(reply, rd);
+  if (alg === null || alg.end + 10 > reply.length) return 'bad';
+  let p = alg.end;
+  const time = u48(reply, p);
+  const fudge = reply.readUInt16BE(p + 6);
+  const macSize = reply.readUInt16BE(p + 8);
+  p += 10;
+  if (p + macSize + 6 > reply.length) return 'bad';
+  const mac = reply.subarray(p, p + macSize);
+  p += macSize;
+  const originalId = reply.readUInt16BE(p);
+  const error = reply.readUInt16BE(p + 2);
+  const otherLen = reply.readUInt16BE(p + 4);
+  if (p + 6 + otherLen !== reply.length) return 'bad';
+  if (macSize === 0) return 'unsigned';
+  const other = reply.subarray(p + 6, p + 6 + otherLen);
+  const signed = Buffer.from(reply.subarray(0, at));
+  signed.writeUInt16BE(originalId, 0);
+  signed.writeUInt16BE(signed.readUInt16BE(10) - 1, 10);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(requestMac.length, 0);
+  const want = createHmac(HASH[key.algorithm].node, key.secret).update(len).update(requestMac).update(signed)
+    .update(variables(wireLower(owner.name), wireLower(alg.name), time, fudge, error, other)).digest();
+  if (macSize > want.length || !timingSafeEqual(want.subarray(0, macSize), mac)) return 'bad';
+  return Math.abs(nowSeconds - time) > fudge ? 'bad' : 'good';
+}

@@ -17,6 +17,12 @@ export interface LeaseRow {
   state: number;
   /** DHCPv6: 0 IA_NA, 1 IA_TA, 2 IA_PD; DHCPv4: 0 */
   leaseType: number;
+  /**
+   * Who holds the lease, as RFC 4701's DHCID identifier (hex: the 2-byte type, then the bytes):
+   * 0001 + client-id, else 0000 + htype 01 + hwaddr for DHCPv4; 0002 + DUID for DHCPv6. Empty
+   * when the file has neither. Kea D2 computes its DHCID records from the same.
+   */
+  client: string;
 }
 
 export interface Columns {
@@ -26,6 +32,9 @@ export interface Columns {
   hostname: number;
   state: number;
   leaseType: number;
+  hwaddr: number;
+  clientId: number;
+  duid: number;
   count: number;
 }
 
@@ -40,7 +49,7 @@ export function parseHeader(line: string, family: LeaseFamily): Columns | string
   if (missing.length > 0) return `header lacks required column(s) ${missing.join(', ')} (header: ${line.slice(0, 200)})`;
   return {
     address: at('address'), validLifetime: at('valid_lifetime'), expire: at('expire'), hostname: at('hostname'),
-    state: at('state'), leaseType: at('lease_type'), count: names.length,
+    state: at('state'), leaseType: at('lease_type'), hwaddr: at('hwaddr'), clientId: at('client_id'), duid: at('duid'), count: names.length,
   };
 }
 
@@ -63,7 +72,26 @@ export function parseRow(line: string, cols: Columns, family: LeaseFamily): Leas
   const st = cols.state >= 0 ? f[cols.state] : '0';
   const lt = cols.leaseType >= 0 ? f[cols.leaseType] : '0';
   if (!INT.test(st) || !INT.test(lt)) return `bad state/lease_type "${st.slice(0, 20)}"/"${lt.slice(0, 20)}"`;
-  return { address, validLifetime: Number(vl), expire: Number(ex), hostname: unescape(f[cols.hostname]), state: Number(st), leaseType: Number(lt) };
+  return { address, validLifetime: Number(vl), expire: Number(ex), hostname: unescape(f[cols.hostname]), state: Number(st), leaseType: Number(lt), client: clientOf(f, cols, family) };
+}
+
+const HEX_OCTETS = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})*$/;
+
+/** "1:aa:0b" → "01aa0b"; "" for a field that is empty or not colon-separated hex. */
+function octets(field: string | undefined): string {
+  if (field === undefined || !HEX_OCTETS.test(field)) return '';
+  return field.split(':').map((o) => o.padStart(2, '0')).join('').toLowerCase();
+}
+
+function clientOf(f: string[], cols: Columns, family: LeaseFamily): string {
+  if (family === 6) {
+    const duid = octets(f[cols.duid]);
+    return duid && `0002${duid}`;
+  }
+  const id = octets(f[cols.clientId]);
+  if (id) return `0001${id}`;
+  const hw = octets(f[cols.hwaddr]);
+  return hw && `000001${hw}`;
 }
 
 /** Live at `now` (epoch seconds): not deleted, declined or reclaimed, not expired; DHCPv6 IA_NA only. */
@@ -72,5 +100,5 @@ export function isLive(r: LeaseRow, now: number): boolean {
 }
 
 export function sameRow(a: LeaseRow, b: LeaseRow): boolean {
-  return a.validLifetime === b.validLifetime && a.expire === b.expire && a.hostname === b.hostname && a.state === b.state && a.leaseType === b.leaseType;
+  return a.validLifetime === b.validLifetime && a.expire === b.expire && a.hostname === b.hostname && a.state === b.state && a.leaseType === b.leaseType && a.client === b.client;
 }

@@ -99,6 +99,10 @@ export class KeaSource {
     void this.drain();
   }
 
+  /** Has the first read finished (rows, no file yet, or an error)? Until then the names are not known. */
+  settled = false;
+  onSettled: (() => void) | null = null;
+
   private async drain(): Promise<void> {
     try {
       do {
@@ -108,6 +112,10 @@ export class KeaSource {
       } while (this.again && !this.closed);
     } finally {
       this.busy = false;
+      if (!this.settled) {
+        this.settled = true;
+        this.onSettled?.();
+      }
     }
   }
 

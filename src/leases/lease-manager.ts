@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { ZonePort } from '../zone/zone-port.js';
 import { sameRow, type LeaseRow } from './kea-csv.js';
 import { KeaSource, type SourceChange, type SourceStats } from './kea-source.js';
+import type { LeaseClaim } from './lease-feed.js';
 import { LeaseNames, type ConflictMode, type LeaseEntry, type LeaseNameStats } from './lease-names.js';
 
 export interface LeasesConfig {
@@ -40,11 +41,16 @@ export class LeaseManager {
   private timerAt = Infinity;
   /** ms epoch of the last change applied, for the update-latency benchmark and /leases */
 
-  constructor(readonly cfg: LeasesConfig, zone: ZonePort, private readonly clock: Clock, private readonly log: Logger) {
+  constructor(
+    readonly cfg: LeasesConfig, zone: ZonePort, private readonly clock: Clock, private readonly log: Logger,
+    /** told after every batch of name changes (e.g. the DDNS push) */
+    private readonly changed: () => void = () => undefined,
+  ) {
     for (const [origin, path, family] of [['kea4', cfg.kea4, 4], ['kea6', cfg.kea6, 6]] as const) {
       if (!path) continue;
       const names = new LeaseNames({ family, origin, ttl: cfg.ttl, conflict: cfg.conflict }, zone, clock, log);
       const unit: Unit = { names, source: new KeaSource(path, family, (c) => this.onChange(unit, c), log) };
+      unit.source.onSettled = () => this.changed();
       this.units.push(unit);
     }
   }
@@ -63,6 +69,7 @@ export class LeaseManager {
     if (changes.size === 0) return;
     u.names.apply(changes);
     this.arm();
+    this.changed();
   }
 
   /** (Re)arm the timer for the earliest lease end. */
@@ -76,14 +83,26 @@ export class LeaseManager {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      for (const u of this.units) u.names.expireDue();
+      let gone = 0;
+      for (const u of this.units) gone += u.names.expireDue();
       this.arm();
+      if (gone > 0) this.changed();
     }, delay);
     this.timer.unref();
   }
 
   republishAll(): void {
     for (const u of this.units) u.names.republishAll();
+    this.changed();
+  }
+
+  /** Has every lease file been read once? Before that, an empty list of names means nothing. */
+  ready(): boolean {
+    return this.units.every((u) => u.source.settled);
+  }
+
+  claims(): LeaseClaim[] {
+    return this.units.flatMap((u) => u.names.served());
   }
 
   list(): LeaseEntry[] {

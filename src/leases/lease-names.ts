@@ -17,6 +17,7 @@ import type { ZonePort } from '../zone/zone-port.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { leaseLabel } from './hostname.js';
 import { isLive, type LeaseFamily, type LeaseRow } from './kea-csv.js';
+import type { LeaseClaim } from './lease-feed.js';
 
 export type ConflictMode = 'newest' | 'first' | 'static-wins-only';
 
@@ -190,6 +191,18 @@ export class LeaseNames {
     }
     if (due.size > 0) this.apply(due);
     return due.size;
+  }
+
+  /** The names this source serves now, with who holds each (for pushing them elsewhere). */
+  served(): LeaseClaim[] {
+    const out: LeaseClaim[] = [];
+    for (const [name, addrs] of this.winners) {
+      for (const a of addrs) {
+        const row = this.rows.get(a);
+        if (row) out.push({ name, type: this.type, address: a, ttl: this.opts.ttl, client: row.client });
+      }
+    }
+    return out;
   }
 
   list(): LeaseEntry[] {
