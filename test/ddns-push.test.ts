@@ -40,6 +40,7 @@ describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})`
   let dir: string;
   let leases: string;
   let socket: string;
+  let config: string;
   const hostIf = `pp${process.pid % 100000}`;
   const octet = 100 + (process.pid % 100);
   const primary = `10.213.${octet}.2`;
@@ -77,7 +78,7 @@ describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})`
     writeFileSync(join(dir, 'corp.tsig'), `${SECRET}\n`);
     socket = join(dir, 'admin.sock');
     const port = await freePort();
-    edge = await EdgednsProcess.start([
+    config = [
       `listen: [{ address: 127.0.0.1, port: ${port} }]`,
       'zone: { domain: home.arpa, reverse: [192.168.50.0/24] }',
       'upstreams: [udp://127.0.0.1:9]',
@@ -87,7 +88,8 @@ describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})`
       `  journal: ${join(dir, 'ddns.journal')}`,
       `  push: [{ server: ${primary}, zone: branch.corp.example, key: corp, reverse-zones: [50.168.192.in-addr.arpa] }]`,
       `admin: { socket: ${socket} }`,
-    ].join('\n'), { configDir: dir });
+    ].join('\n');
+    edge = await EdgednsProcess.start(config, { configDir: dir });
   }, 30_000);
 
   afterAll(async () => {
@@ -133,4 +135,15 @@ describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})`
     // held: scanner and its PTR (taken's PTR is not pushed: its name is someone else's there)
     expect((await until('the queue to empty', pushes, (s) => s.pending === 0)).held).toBe(2);
   }, 90_000);
+
+  it('after a restart, works out what changed meanwhile from what the primary acknowledged', async () => {
+    await edge.stop();
+    appendFileSync(leases, row('192.168.50.12', 'aa:bb:cc:00:00:12', 'scanner', 0)); // released while we were down
+    appendFileSync(leases, row('192.168.50.13', 'aa:bb:cc:00:00:13', 'camera'));
+    edge = await EdgednsProcess.start(config, { configDir: dir });
+    expect(await until('camera on the primary', () => atPrimary('camera.branch.corp.example', 'A'), (v) => v.length > 0)).toEqual(['192.168.50.13']);
+    await until('scanner gone from the primary', () => atPrimary('scanner.branch.corp.example', 'A'), (v) => v.length === 0);
+    expect(await atPrimary('12.50.168.192.in-addr.arpa', 'PTR')).toEqual([]);
+    expect(await atPrimary('taken.branch.corp.example', 'A')).toEqual(['198.51.100.7']);
+  }, 30_000);
 });

@@ -197,6 +197,7 @@ class LeasesComponent implements Component, LeaseFeed {
 
   async start(c: Config): Promise<void> {
     const want = sectionOf(c, LEASES);
+    this.ctx.zone().setConflictRule(want?.conflict ?? 'newest');
     if (want === null) return;
     this.manager = new LeaseManager(want, this.ctx.zone(), this.ctx.clock, this.ctx.log, () => this.changed());
     this.manager.start();

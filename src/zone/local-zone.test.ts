@@ -103,4 +103,24 @@ describe('LocalZone', () => {
     expect(ask(z, 'tv.home.arpa')!.rcode).toBe('NXDOMAIN');
   });
 
+  it('settles one name claimed by two sources (a lease, an update) by the conflict rule', () => {
+    const layers = new ZoneLayers();
+    const z = new LocalZone(config.zone, layers);
+    const rec = (origin: string, value: string) => [{ name: 'cam.home.arpa', type: 'A' as const, ttl: 60, value, origin }];
+    const served = () => (z.lookup('cam.home.arpa')?.get('A') ?? []).map((r) => r.value).sort();
+    layers.set('kea4', 'cam.home.arpa', 'A', rec('kea4', '10.0.0.50'));
+    layers.set('ddns', 'cam.home.arpa', 'A', rec('ddns', '10.0.0.60'));
+    expect(served()).toEqual(['10.0.0.60']); // newest (the default): the update came last
+    layers.set('kea4', 'cam.home.arpa', 'A', rec('kea4', '10.0.0.50')); // the lease renewed
+    expect(served()).toEqual(['10.0.0.50']);
+    layers.conflict = 'first';
+    expect(served()).toEqual(['10.0.0.50']);
+    layers.set('kea4', 'cam.home.arpa', 'A', []);
+    layers.set('kea4', 'cam.home.arpa', 'A', rec('kea4', '10.0.0.50')); // a new claim: now the later one
+    expect(served()).toEqual(['10.0.0.60']);
+    layers.conflict = 'static-wins-only';
+    expect(served()).toEqual(['10.0.0.50', '10.0.0.60']);
+    layers.set('ddns', 'gw.home.arpa', 'A', [{ name: 'gw.home.arpa', type: 'A', ttl: 60, value: '10.0.0.99', origin: 'ddns' }]);
+    expect(z.lookup('gw.home.arpa')?.get('A')?.map((r) => r.value)).toEqual(['10.0.0.1']); // static always wins
+  });
 });

@@ -85,21 +85,39 @@ export class LocalZone {
     const base = this.snap.owners.get(owner);
     let result = base;
     let copied = false;
-    for (const layer of this.layers.values()) {
+    /** type → the layer its records in `result` came from (once a second source shows up) */
+    let from: Map<string, string> | null = null;
+    let firstOrigin = '';
+    for (const [origin, layer] of this.layers) {
       const types = layer.get(owner);
       if (types === undefined) continue;
       if (result === undefined) {
         result = types;
+        firstOrigin = origin;
         continue;
       }
       if (!copied) {
         result = new Map(result);
         copied = true;
+        from = new Map();
+        if (base === undefined) for (const t of result.keys()) from.set(t, firstOrigin);
       }
       for (const [t, list] of types) {
         if (base?.has(t)) continue;
         const have = result.get(t);
-        result.set(t, have ? [...have, ...list] : list);
+        const haveFrom = from!.get(t);
+        if (!have || haveFrom === undefined) {
+          result.set(t, have ? [...have, ...list] : list);
+          from!.set(t, origin);
+          continue;
+        }
+        // Two sources of one name and type (a lease and an update, say): `leases.conflict` decides.
+        const won = this.zoneLayers.settle(owner, t, haveFrom, origin);
+        if (won === 'both') result.set(t, [...have, ...list]);
+        else if (won === 'b') {
+          result.set(t, list);
+          from!.set(t, origin);
+        }
       }
     }
     return result;

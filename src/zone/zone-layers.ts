@@ -7,6 +7,12 @@ import type { ZoneRecord } from './records.js';
 
 export type TypeMap = Map<string, ZoneRecord[]>;
 
+/**
+ * Two sources (say a lease and a DDNS update) with records of one name and type: the newest
+ * claim wins, the first claim wins, or both are served. `leases.conflict` sets it.
+ */
+export type LayerConflict = 'newest' | 'first' | 'static-wins-only';
+
 /** a.b.c → ['b.c', 'c'] */
 function ancestors(owner: string): string[] {
   const out: string[] = [];
@@ -23,6 +29,10 @@ export class ZoneLayers {
   serial = 0;
   /** Told of every owner about to change (before the change), e.g. to diff it for IXFR. */
   onTouch: ((owner: string) => void) | null = null;
+  conflict: LayerConflict = 'newest';
+  /** "origin\0owner\0type" → when that claim began and when it was last set (a sequence, not a clock) */
+  private readonly claimed = new Map<string, { first: number; last: number }>();
+  private seq = 0;
   /** name → how many layer owners sit below it, so empty non-terminals (wg in phone.wg.home.arpa) exist */
   private readonly below = new Map<string, number>();
 
@@ -46,6 +56,13 @@ export class ZoneLayers {
     let types = layer.get(owner);
     if (records.length === 0 && !types) return;
     this.onTouch?.(owner);
+    const k = `${origin}\0${owner}\0${type}`;
+    if (records.length === 0) this.claimed.delete(k);
+    else {
+      const c = this.claimed.get(k);
+      if (c) c.last = ++this.seq;
+      else this.claimed.set(k, { first: ++this.seq, last: this.seq });
+    }
     if (records.length === 0) {
       if (!types) return;
       types.delete(type);
@@ -62,10 +79,24 @@ export class ZoneLayers {
     types.set(type, records);
   }
 
+  /**
+   * Of two layers' records for one owner and type, the ones served under `conflict`: 'a' or 'b'
+   * alone, or 'both'.
+   */
+  settle(owner: string, type: string, a: string, b: string): 'a' | 'b' | 'both' {
+    if (this.conflict === 'static-wins-only') return 'both';
+    const ca = this.claimed.get(`${a}\0${owner}\0${type}`);
+    const cb = this.claimed.get(`${b}\0${owner}\0${type}`);
+    if (!ca || !cb) return 'both';
+    if (this.conflict === 'first') return ca.first <= cb.first ? 'a' : 'b';
+    return ca.last >= cb.last ? 'a' : 'b';
+  }
+
   clear(origin: string): void {
-    for (const owner of this.byOrigin.get(origin)?.keys() ?? []) {
+    for (const [owner, types] of this.byOrigin.get(origin) ?? []) {
       this.onTouch?.(owner);
       this.count(owner, -1);
+      for (const t of types.keys()) this.claimed.delete(`${origin}\0${owner}\0${t}`);
     }
     this.byOrigin.delete(origin);
   }

@@ -5,7 +5,7 @@
  */
 import type { LocalZone } from './local-zone.js';
 import type { ZoneRecord } from './records.js';
-import type { ZoneLayers } from './zone-layers.js';
+import type { LayerConflict, ZoneLayers } from './zone-layers.js';
 
 export interface ZoneWriter {
   /** Set (or, with an empty list, remove) one owner's records of one type for `origin`. */
@@ -19,6 +19,8 @@ export interface ZonePort extends ZoneWriter {
   domain(): string;
   /** Does the configuration hold a record of this name and type? (Static always wins.) */
   hasStatic(owner: string, type: string): boolean;
+  /** How two sources' records of one name and type are settled (the leases room owns the key). */
+  setConflictRule(rule: LayerConflict): void;
 }
 
 /** The port over the layers that outlive reloads and the zone in force now. */
@@ -28,5 +30,8 @@ export function zonePort(layers: ZoneLayers, zone: () => LocalZone): ZonePort {
     clear: (origin) => layers.clear(origin),
     domain: () => zone().apexes[0].name,
     hasStatic: (owner, type) => zone().hasStatic(owner, type),
+    setConflictRule: (rule) => {
+      layers.conflict = rule;
+    },
   };
 }

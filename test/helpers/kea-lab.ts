@@ -58,7 +58,11 @@ export class KeaLab {
     return child;
   }
 
-  startKea(t: KeaTimers): void {
+  /**
+   * `ddns`: kea-dhcp4 sends name changes to a kea-dhcp-ddns (D2) on 127.0.0.1:`d2Port` of the
+   * gateway namespace, which sends RFC 2136 UPDATEs, signed with `key`, to `dnsPort` there.
+   */
+  startKea(t: KeaTimers, ddns?: { d2Port: number; dnsPort: number; key: { name: string; secret: string } }): void {
     const expired = { 'reclaim-timer-wait-time': 1, 'hold-reclaimed-time': 30, 'flush-reclaimed-timer-wait-time': 5 };
     writeFileSync(join(this.dir, 'kea4.json'), JSON.stringify({
       Dhcp4: {
@@ -68,6 +72,11 @@ export class KeaLab {
         'valid-lifetime': t.validLifetime, 'min-valid-lifetime': t.minValidLifetime, 'max-valid-lifetime': t.validLifetime,
         'renew-timer': t.renewTimer, 'rebind-timer': t.rebindTimer,
         'hostname-char-set': '[^A-Za-z0-9.-]', 'hostname-char-replacement': '-',
+        ...(ddns ? {
+          'dhcp-ddns': { 'enable-updates': true, 'server-ip': '127.0.0.1', 'server-port': ddns.d2Port, 'ncr-protocol': 'UDP', 'ncr-format': 'JSON' },
+          'ddns-send-updates': true, 'ddns-override-client-update': true, 'ddns-override-no-update': true,
+          'ddns-replace-client-name': 'never', 'ddns-qualifying-suffix': 'home.arpa.', 'ddns-update-on-renew': false,
+        } : {}),
         subnet4: [{ id: 1, subnet: '192.168.50.0/24', pools: [{ pool: '192.168.50.100 - 192.168.50.150' }] }],
         loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'INFO' }],
       },
@@ -83,8 +92,25 @@ export class KeaLab {
         loggers: [{ name: 'kea-dhcp6', output_options: [{ output: 'stdout' }], severity: 'INFO' }],
       },
     }));
+    if (ddns) {
+      const servers = [{ 'ip-address': '127.0.0.1', port: ddns.dnsPort }];
+      writeFileSync(join(this.dir, 'd2.json'), JSON.stringify({
+        DhcpDdns: {
+          'ip-address': '127.0.0.1', port: ddns.d2Port, 'dns-server-timeout': 500, 'ncr-protocol': 'UDP', 'ncr-format': 'JSON',
+          'tsig-keys': [{ name: ddns.key.name, algorithm: 'HMAC-SHA256', secret: ddns.key.secret }],
+          'forward-ddns': { 'ddns-domains': [{ name: 'home.arpa.', 'key-name': ddns.key.name, 'dns-servers': servers }] },
+          'reverse-ddns': { 'ddns-domains': [{ name: '50.168.192.in-addr.arpa.', 'key-name': ddns.key.name, 'dns-servers': servers }] },
+          loggers: [{ name: 'kea-dhcp-ddns', output_options: [{ output: 'stdout' }], severity: 'DEBUG', debuglevel: 40 }],
+        },
+      }));
+      this.spawnIn(this.gw, ['kea-dhcp-ddns', '-c', join(this.dir, 'd2.json')], 'd2.log');
+    }
     this.spawnIn(this.gw, ['kea-dhcp4', '-c', join(this.dir, 'kea4.json')], 'kea4.log');
     this.spawnIn(this.gw, ['kea-dhcp6', '-c', join(this.dir, 'kea6.json')], 'kea6.log');
+  }
+
+  log(name: string): string {
+    return (this.logs.get(name) ?? []).join('');
   }
 
   private setMac(mac: string): void {
@@ -100,6 +126,20 @@ export class KeaLab {
     const m = /inet (192\.168\.50\.\d+)/.exec(this.host.ip('-4', 'addr', 'show', 'dev', 'khost'));
     if (!m) throw new Error('udhcpc got no lease');
     return m[1];
+  }
+
+  /** The client of this MAC binds once more, then releases its lease (udhcpc -R, stopped by SIGTERM). */
+  async releaseOnce(mac: string, hostname: string): Promise<void> {
+    this.host.ip('-4', 'addr', 'flush', 'dev', 'khost');
+    const { child } = this.client(mac, hostname);
+    const deadline = Date.now() + 10_000;
+    while (!/inet 192\.168\.50\./.test(this.host.ip('-4', 'addr', 'show', 'dev', 'khost'))) {
+      if (Date.now() > deadline) throw new Error('udhcpc did not bind');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   }
 
   /** A DHCPv4 client that stays, renews, and releases on stop (udhcpc -R). */
