@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,uplinks,aqm,queueing]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,12 +12,13 @@ import { parseArgs } from 'node:util';
 import { uplinksSuite } from './uplinks.mjs';
 import { aqmSuite } from './aqm-sim.mjs';
 import { queueingSuite } from './queueing-rates.mjs';
+import { ddnsSection, ddnsSuite } from './ddns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,dot,doh,leases,uplinks,aqm,queueing' },
+  suites: { type: 'string', default: 'udp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -253,6 +254,7 @@ async function main() {
   }
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
   await stopAll();
+  if (SUITES.includes('ddns')) results.ddns = await ddnsSuite(root, RUN);
   if (SUITES.includes('uplinks')) results.uplinks = await uplinksSuite(RUNS >= 5 ? RUNS : 5);
   if (SUITES.includes('aqm')) results.aqm = await aqmSuite();
   if (SUITES.includes('queueing')) results.queueing = queueingSuite(root, RUN);
@@ -312,7 +314,7 @@ A kea4 file of 100,000 rows (50,000 live leases, each after an expired one for t
 | appended row → answer (median of 60) | ${res.leases.updateMedianMs.toFixed(1)} ms (p90 ${res.leases.updateP90Ms.toFixed(1)} ms) | < 200 ms |
 | cache-hit UDP qps, quiet | ${fmt(res.leases.quiet)} | |
 | cache-hit UDP qps, 100 lease rows/s appended | ${fmt(res.leases.churn)} (${pct(res.leases.churn, res.leases.quiet)}) | no effect |
-` : ''}${u ? `
+` : ''}${res.ddns ? ddnsSection(res.ddns) : ''}${u ? `
 ## Multi-WAN uplinks
 
 Two uplinks in network namespaces (test/fixtures/multiwan-lab.sh), a dns probe every ${u.probe.interval} ms with a

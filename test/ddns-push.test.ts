@@ -5,18 +5,21 @@
  * the primary down for 30 s, keeps the changes and delivers them when it is back. The lease
  * source is a Kea memfile the test writes (real Kea is the D2 test's).
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminGet } from './helpers/admin-socket.js';
+import { adminGet, adminText } from './helpers/admin-socket.js';
 import { dig } from './helpers/dig.js';
-import { EdgednsProcess } from './helpers/edgedns-process.js';
+import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { KnotServer } from './helpers/knot-server.js';
 import { ip, Netns } from './helpers/netns.js';
 import { freePort } from './helpers/ports.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
+const run = promisify(execFile);
 const skip = missingOrNotRoot('knotd', 'dig');
 const SECRET = 'c2VjcmV0LWZvci10aGUtY29ycC1wcmltYXJ5IQ==';
 const H4 = 'address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context';
@@ -109,8 +112,11 @@ describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})`
     expect(await atPrimary('taken.branch.corp.example', 'DHCID')).toEqual([]);
     expect(await atPrimary('11.50.168.192.in-addr.arpa', 'PTR')).toEqual([]);
     expect(await atPrimary('other.branch.corp.example', 'TXT')).toEqual(['"made by the corp admins"']);
-    // The lease's own name is still answered locally, whatever the primary said.
     expect(p.lastSuccess).not.toBeNull();
+    const show = await run(process.execPath, [BIN, 'show', 'ddns', '--admin', `unix:${socket}`]);
+    expect(show.stdout).toMatch(new RegExp(`pushes to external primaries[\\s\\S]*${primary.replace(/\./g, '\\.')}:53\\s+branch\\.corp\\.example\\s+0\\s+2\\s+\\d+\\s+1\\s+\\S+ ago`));
+    const metrics = await adminText(socket, '/metrics');
+    expect(metrics).toContain(`edgedns_ddns_push_conflicts_total{primary="${primary}:53/branch.corp.example"} 1`);
   });
 
   it('removes what it created when the lease is released', async () => {

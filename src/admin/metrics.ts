@@ -83,6 +83,14 @@ export function createMetrics(src: AdminSources): client.Registry {
     const d = src.ddns();
     return d === null ? [] : [[{ kind: 'axfr' }, d.transfers.axfr], [{ kind: 'ixfr' }, d.transfers.ixfr], [{ kind: 'refused' }, d.transfers.refused]];
   });
+  gauge(r, 'edgedns_ddns_push_pending', 'Lease names not yet where they should be on an external primary (ddns.push)', ['primary'], () =>
+    (src.ddns()?.push ?? []).map((p) => [{ primary: `${p.server}/${p.zone}` }, p.pending]));
+  counter(r, 'edgedns_ddns_pushes_total', 'UPDATEs an external primary accepted from us', ['primary'], () =>
+    (src.ddns()?.push ?? []).map((p) => [{ primary: `${p.server}/${p.zone}` }, p.pushed]));
+  counter(r, 'edgedns_ddns_push_conflicts_total', 'Names an external primary holds for another client (RFC 4703), left alone', ['primary'], () =>
+    (src.ddns()?.push ?? []).map((p) => [{ primary: `${p.server}/${p.zone}` }, p.conflicts]));
+  counter(r, 'edgedns_ddns_push_failures_total', 'Pushes that got no answer, a refusal or a bad signature (retried with backoff)', ['primary'], () =>
+    (src.ddns()?.push ?? []).map((p) => [{ primary: `${p.server}/${p.zone}` }, p.failures]));
   bucketHistogram(r, 'edgedns_query_duration_seconds', 'Time from a query arriving to its answer being handed to the socket', () => {
     const s = src.resolver().stats;
     return { buckets: s.latency, sum: s.latencySum };

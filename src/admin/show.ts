@@ -64,6 +64,12 @@ export function render(view: ShowView, d: J): string {
         `last error  ${e ? `${e.at} ${e.key} from ${e.from}: ${e.rcode} ${e.reason}` : '—'}`,
         '',
         table(['key', 'rcode', 'updates'], rows),
+        ...(d.push.length === 0 ? [] : [
+          'pushes to external primaries',
+          table(['primary', 'zone', 'pending', 'held', 'pushed', 'conflicts', 'last success', 'last error'],
+            d.push.map((p: J) => [p.server, p.zone, count(p.pending), count(p.held), count(p.pushed), count(p.conflicts),
+              p.lastSuccess ? ago(p.lastSuccess) : '—', p.lastError ? `${ago(p.lastError.at)}: ${p.lastError.reason}${p.retryAt ? ` (retry ${ago(p.retryAt)})` : ''}` : '—'])),
+        ]),
       ].join('\n');
     }
     case 'policies': {
