@@ -103,6 +103,23 @@ describe.skipIf(skip !== null)(`DDNS with nsupdate and dig${skip ? ` (${skip})` 
     expect(await a('101.50.168.192.in-addr.arpa', 'PTR')).toEqual(['scanner.home.arpa.']);
   });
 
+  it('takes the other prerequisite and update forms: nxrrset, yxrrset by type, delete one record, delete a name', async () => {
+    const run1 = await nsupdate(port, ['zone home.arpa', 'prereq nxrrset multi.home.arpa A',
+      'update add multi.home.arpa 600 A 192.168.50.61', 'update add multi.home.arpa 600 A 192.168.50.62', 'update add multi.home.arpa 600 TXT "two"'], key);
+    expect(run1.ok, run1.out).toBe(true);
+    expect((await a('multi.home.arpa')).sort()).toEqual(['192.168.50.61', '192.168.50.62']);
+    const again = await nsupdate(port, ['zone home.arpa', 'prereq nxrrset multi.home.arpa A', 'update add multi.home.arpa 600 A 192.168.50.63'], key);
+    expect(again.out).toMatch(/YXRRSET/);
+    const one = await nsupdate(port, ['zone home.arpa', 'prereq yxrrset multi.home.arpa A', 'update delete multi.home.arpa A 192.168.50.61'], key);
+    expect(one.ok, one.out).toBe(true);
+    expect(await a('multi.home.arpa')).toEqual(['192.168.50.62']);
+    const none = await nsupdate(port, ['zone home.arpa', 'prereq yxrrset multi.home.arpa MX', 'update delete multi.home.arpa'], key);
+    expect(none.out).toMatch(/NXRRSET/);
+    const all = await nsupdate(port, ['zone home.arpa', 'prereq yxdomain multi.home.arpa', 'update delete multi.home.arpa'], key);
+    expect(all.ok, all.out).toBe(true);
+    expect((await dig(['-p', String(port), '@127.0.0.1', 'multi.home.arpa', 'TXT'])).status).toBe('NXDOMAIN');
+  });
+
   it('refuses unsigned updates, answers NOTAUTH for a wrong key and NOTZONE outside the zone', async () => {
     const unsigned = await nsupdate(port, ['zone home.arpa', 'update add x.home.arpa 60 A 192.168.50.7']);
     expect(unsigned.out).toMatch(/REFUSED/);
