@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,dot,doh,leases,ddns,uplinks,aqm,queueing]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,zone,dot,doh,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,12 +13,13 @@ import { uplinksSuite } from './uplinks.mjs';
 import { aqmSuite } from './aqm-sim.mjs';
 import { queueingSuite } from './queueing-rates.mjs';
 import { ddnsSection, ddnsSuite } from './ddns.mjs';
+import { zoneSection, zoneSuite } from './zone.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
+  suites: { type: 'string', default: 'udp,zone,dot,doh,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -254,6 +255,19 @@ async function main() {
   }
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
   await stopAll();
+  if (SUITES.includes('zone')) {
+    results.zone = await zoneSuite({
+      root, run: RUN, runs: RUNS, seconds: SECONDS, start, dnsperf, rssMb, median,
+      waitFor: async (port, name) => {
+        for (let i = 0; i < 300; i++) {
+          try { if (/status: NOERROR/.test(sh('dig', ['@127.0.0.1', '-p', String(port), name, '+tries=1', '+time=1']))) return; } catch { /* not yet */ }
+          await sleep(100);
+        }
+        throw new Error(`nothing answers ${name} on ${port}`);
+      },
+      stop: (p) => p.child.kill('SIGTERM'),
+    });
+  }
   if (SUITES.includes('ddns')) results.ddns = await ddnsSuite(root, RUN);
   if (SUITES.includes('uplinks')) results.uplinks = await uplinksSuite(RUNS >= 5 ? RUNS : 5);
   if (SUITES.includes('aqm')) results.aqm = await aqmSuite();
@@ -294,7 +308,7 @@ ${table('udp', true)}
 ${res.rss100k ? `edgedns RSS with 100,000 more answers cached: **${res.rss100k.toFixed(0)} MB** (target ≤ 120 MB).\n` : ''}
 Target: cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
 
-` : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
+` : ''}${res.zone ? zoneSection(res.zone, res.udp?.edgedns?.median) : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
 
 ${table('dot', false)}
 ` : ''}${res.doh ? `## DoH (\`h2load -c 10 -m 10\`, one cached question, HTTP/2 GET)

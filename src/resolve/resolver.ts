@@ -170,6 +170,7 @@ export class Resolver implements ResolverView {
     if (uplinks !== this.uplinks) this.followUplinks(uplinks);
     this.cache.reconfigure(config.cache);
     this.p = this.build(config);
+    old.zone.close();
     // Static records changed: diffs across the change would be wrong, so IXFR sends the whole zone.
     if (JSON.stringify(old.config.zone) !== JSON.stringify(config.zone)) this.history.reset();
     this.setCookies(config);
@@ -375,6 +376,7 @@ export class Resolver implements ResolverView {
   close(): void {
     this.unsubscribeUplinks();
     this.setQueryLog(false);
+    this.p.zone.close();
     this.p.defaultGroup.close();
     for (const g of this.p.forwardGroups) g.close();
   }

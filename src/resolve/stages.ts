@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
-import { errorReply, packAnswer, renderReply } from '../dns/reply.js';
+import { errorReply, packAnswer, renderReply, type PackedAnswer } from '../dns/reply.js';
 import { scanResponse, questionKey } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
 import { assemble, readSections } from '../dns/records.js';
@@ -29,21 +29,41 @@ export type Chase = (target: string, parent: QueryContext) => StageResult;
 const MAX_CHASE_DEPTH = 4;
 
 export class LocalStage implements Stage {
+  /** Special-use answers never change: made once per question key. */
+  private readonly special = new Map<string, PackedAnswer>();
   constructor(private readonly zone: LocalZone, private readonly chase: Chase) {}
 
   handle(ctx: QueryContext): StageResult {
     const r = ctx.route;
+    const q = ctx.q;
+    if (r !== undefined && r.kind === 'zone') {
+      // The common case, served like a cache hit: rendered once per change of the data.
+      const packed = this.zone.rendered(r.apex, q, ctx.query);
+      if (packed === null) return undefined; // a reverse name under the apex, outside the prefix
+      if (packed !== undefined) {
+        ctx.source = 'local';
+        return renderReply(packed, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+      }
+    } else if (r !== undefined && r.kind === 'special' && !q.name.endsWith(ARPA)) {
+      let packed = this.special.get(q.key);
+      if (packed === undefined) {
+        if (this.special.size >= 10_000) this.special.clear();
+        this.special.set(q.key, (packed = packAnswer(answerEmptyZone(r.zone, q, ctx.query))));
+      }
+      ctx.source = 'local';
+      return renderReply(packed, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+    }
     let body: Buffer | null = null;
     let hop: { chase?: string } | null = null; // only zone answers can leave the zone by CNAME
     // Lease PTRs live outside the configured reverse zones too (a public IPv6 prefix, a
     // private range without zone.reverse): only reverse names pay for this look-up.
-    if ((r === undefined || r.kind !== 'zone') && ctx.q.name.endsWith(ARPA)) body = this.zone.answerLayerPtr(ctx.q, ctx.query);
+    if ((r === undefined || r.kind !== 'zone') && q.name.endsWith(ARPA)) body = this.zone.answerLayerPtr(q, ctx.query);
     if (body === null) {
       if (r === undefined || r.kind === 'forward') return undefined;
-      if (r.kind === 'zone') body = this.zone.answer(r.apex, ctx.q, ctx.query, (hop = {}));
-      else body = answerEmptyZone(r.zone, ctx.q, ctx.query);
+      if (r.kind === 'zone') body = this.zone.answer(r.apex, q, ctx.query, (hop = {}));
+      else body = answerEmptyZone(r.zone, q, ctx.query);
     }
-    if (body === null) return undefined; // e.g. a reverse name outside the configured prefix
+    if (body === null) return undefined;
     ctx.source = 'local';
     if (hop !== null && hop.chase !== undefined && ctx.depth < MAX_CHASE_DEPTH) {
       // As Unbound does for local data: the CNAME and, resolved through the forwarder, its target.
@@ -52,7 +72,7 @@ export class LocalStage implements Stage {
       if (sub instanceof Promise) return sub.then((b) => this.withTarget(local, b ?? null, ctx));
       return this.withTarget(local, sub ?? null, ctx);
     }
-    return renderReply(packAnswer(body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+    return renderReply(packAnswer(body), q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
   }
 
   /** Our CNAME followed by the target's answer; the rcode is the target's (RFC 6604). */

@@ -3,6 +3,7 @@ import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import { parseQuery } from '../dns/query.js';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { reverseName } from '../dns/reverse.js';
+import { renderReply } from '../dns/reply.js';
 import { LocalZone } from './local-zone.js';
 import { ZoneLayers } from './zone-layers.js';
 
@@ -122,5 +123,35 @@ describe('LocalZone', () => {
     expect(served()).toEqual(['10.0.0.50', '10.0.0.60']);
     layers.set('ddns', 'gw.home.arpa', 'A', [{ name: 'gw.home.arpa', type: 'A', ttl: 60, value: '10.0.0.99', origin: 'ddns' }]);
     expect(z.lookup('gw.home.arpa')?.get('A')?.map((r) => r.value)).toEqual(['10.0.0.1']); // static always wins
+  });
+  it('renders an answer once and serves it until what it says changes', () => {
+    const layers = new ZoneLayers();
+    const z = new LocalZone(config.zone, layers);
+    const served = (name: string, type = 'A') => {
+      const query = makeQuery(name, type);
+      const q = parseQuery(query);
+      const apex = [...z.apexes].sort((a, b) => b.wire.length - a.wire.length).find((a) => q.name.endsWith(a.wire))!;
+      const packed = z.rendered(apex, q, query);
+      return packed ? decode(renderReply(packed, q, query, 1232, 0, -1, 0)) : packed;
+    };
+    expect(served('gw.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.1']);
+    expect(served('GW.Home.Arpa')!.questions![0].name).toBe('GW.Home.Arpa'); // the client's case, from a stored answer
+    expect(served('tv.home.arpa')!.rcode).toBe('NXDOMAIN');
+    layers.set('kea4', 'tv.home.arpa', 'A', [{ name: 'tv.home.arpa', type: 'A', ttl: 300, value: '10.0.0.60', origin: 'kea4', expires: Date.now() / 1000 + 3600 }]);
+    expect(served('tv.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.60']);
+    expect(served('tv.home.arpa')!.answers![0].ttl).toBe(300);
+    layers.set('kea4', 'tv.home.arpa', 'A', [{ name: 'tv.home.arpa', type: 'A', ttl: 300, value: '10.0.0.61', origin: 'kea4', expires: Date.now() / 1000 + 3600 }]);
+    expect(served('tv.home.arpa')!.answers!.map((a) => a.data)).toEqual(['10.0.0.61']); // only that name re-rendered
+    // An empty non-terminal appears below a name that did not exist: NXDOMAIN becomes NODATA.
+    expect(served('wg.home.arpa')!.rcode).toBe('NXDOMAIN');
+    layers.set('wireguard', 'phone.wg.home.arpa', 'A', [{ name: 'phone.wg.home.arpa', type: 'A', ttl: 60, value: '10.0.9.2', origin: 'wireguard' }]);
+    expect(served('wg.home.arpa')!.rcode).toBe('NOERROR');
+    // A lease near its end: the TTL counts down with it, re-rendered as it does.
+    layers.set('kea4', 'old.home.arpa', 'A', [{ name: 'old.home.arpa', type: 'A', ttl: 300, value: '10.0.0.62', origin: 'kea4', expires: Date.now() / 1000 + 0.5 }]);
+    expect(served('old.home.arpa')!.answers![0].ttl).toBe(1);
+    // The SOA carries the serial: a negative answer made before a serial change is not reused.
+    const before = served('nothere.home.arpa')!.authorities![0].data as { serial: number };
+    layers.serial++;
+    expect((served('nothere.home.arpa')!.authorities![0].data as { serial: number }).serial).toBe(before.serial + 1);
   });
 });

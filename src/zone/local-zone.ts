@@ -13,7 +13,9 @@ import type { ParsedQuery } from '../dns/query.js';
 import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from '../dns/reverse.js';
 import ipaddr from 'ipaddr.js';
 import { typeName as typeNameOf } from '../dns/type-names.js';
-import { toAnswer, type ZoneRecord } from './records.js';
+import { packAnswer, type PackedAnswer } from '../dns/reply.js';
+import { toAnswer, ttlNow, type ZoneRecord } from './records.js';
+import { RenderedAnswers, type RenderedAnswer } from './rendered-answers.js';
 import { ZoneLayers, type TypeMap } from './zone-layers.js';
 
 export interface Apex {
@@ -47,10 +49,16 @@ export class LocalZone {
   private readonly zoneLayers: ZoneLayers;
   /** the serial the SOA records in `snap` carry */
   private soaSerial = -1;
+  private readonly renderedAnswers = new RenderedAnswers();
+  private readonly unwatch: () => void;
 
   constructor(private readonly cfg: ZoneConfig, layers: ZoneLayers = new ZoneLayers()) {
     this.layers = layers.byOrigin;
     this.zoneLayers = layers;
+    this.unwatch = layers.watchTouches((owner) => {
+      // Its ancestors too: a name below one makes it exist (NXDOMAIN becomes NODATA).
+      for (let o = owner, i = 0; i !== -1; i = o.indexOf('.'), o = o.slice(i + 1)) this.renderedAnswers.touch(o);
+    });
     this.apexes = [this.makeApex(cfg.domain, 'forward')];
     for (const prefix of cfg.reverse) {
       const apexName = reverseApex(prefix);
@@ -249,6 +257,46 @@ export class LocalZone {
    * target, for the resolver to follow.
    */
   answer(apex: Apex, q: ParsedQuery, query: Uint8Array, leaves?: { chase?: string }): Buffer | null {
+    const c = this.collect(apex, q, leaves);
+    return c === null ? null : encodeBody(query, q, c.flags, c.answers, c.authority);
+  }
+
+  /**
+   * Hot path: the answer as a stored answer, made once and served until what it says changes.
+   * null: not ours after all; undefined: a CNAME that leaves the zone (use `answer`, which
+   * names the target to follow).
+   */
+  rendered(apex: Apex, q: ParsedQuery, query: Uint8Array): PackedAnswer | null | undefined {
+    const now = Date.now();
+    const serial = this.zoneLayers.serial;
+    const hit = this.renderedAnswers.get(q.key, now, serial);
+    if (hit !== undefined) return hit;
+    const owners: string[] = [];
+    const leaves: { chase?: string } = {};
+    const c = this.collect(apex, q, leaves, owners);
+    if (c === null) return null;
+    if (leaves.chase !== undefined) return undefined;
+    const body = encodeBody(query, q, c.flags, c.answers, c.authority);
+    let validUntil = Infinity;
+    let carriesSerial = false;
+    for (const r of c.answers.concat(c.authority)) {
+      if (r.type === 'SOA') carriesSerial = true;
+      // The TTL shown stays until the lease's end is nearer than it, then counts down by the second.
+      if (r.expires !== undefined) validUntil = Math.min(validUntil, (r.expires - ttlNow(r, now / 1000)) * 1000);
+    }
+    const e: RenderedAnswer = { ...packAnswer(body), validUntil, serial: carriesSerial ? serial : -1 };
+    this.renderedAnswers.put(q.key, owners, e);
+    return e;
+  }
+
+  /** Stop following the layers (a reload made a new zone). */
+  close(): void {
+    this.unwatch();
+    this.renderedAnswers.clear();
+  }
+
+  /** The records of an answer; `owners` collects the names it was made from. */
+  private collect(apex: Apex, q: ParsedQuery, leaves?: { chase?: string }, owners?: string[]): { flags: number; answers: ZoneRecord[]; authority: ZoneRecord[] } | null {
     const name = wireKeyToName(q.name);
     if (apex.kind === 'reverse' && name !== apex.name) {
       const point = parseReverseName(name);
@@ -263,6 +311,7 @@ export class LocalZone {
     let owner = name;
     let rcode: number = Rcode.NOERROR;
     for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+      owners?.push(owner);
       const types = this.lookup(owner);
       if (types === undefined) {
         if (!snap.existing.has(owner) && !this.zoneLayers.hasDescendant(owner)) rcode = Rcode.NXDOMAIN;
@@ -290,7 +339,7 @@ export class LocalZone {
       break;
     }
     const authority = answers.length === 0 || rcode === Rcode.NXDOMAIN ? soa() : [];
-    return encodeBody(query, q, 0x0400 | 0x0080 | rcode, answers, authority);
+    return { flags: 0x0400 | 0x0080 | rcode, answers, authority };
   }
 }
 

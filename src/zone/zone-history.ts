@@ -63,7 +63,7 @@ export class ZoneHistory {
   private base: number;
 
   constructor(private readonly layers: ZoneLayers, private readonly zone: () => LocalZone) {
-    layers.onTouch = (owner) => this.touch(owner);
+    layers.watchTouches((owner) => this.touch(owner));
     this.base = layers.serial;
   }
 

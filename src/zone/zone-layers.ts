@@ -27,14 +27,23 @@ export class ZoneLayers {
    * every batch of layer changes bump it (see ZoneHistory), and it never goes back.
    */
   serial = 0;
-  /** Told of every owner about to change (before the change), e.g. to diff it for IXFR. */
-  onTouch: ((owner: string) => void) | null = null;
+  /** Told of every owner about to change (before the change): the IXFR history, the rendered answers. */
+  private readonly touchListeners = new Set<(owner: string) => void>();
   conflict: LayerConflict = 'newest';
   /** "origin\0owner\0type" → when that claim began and when it was last set (a sequence, not a clock) */
   private readonly claimed = new Map<string, { first: number; last: number }>();
   private seq = 0;
   /** name → how many layer owners sit below it, so empty non-terminals (wg in phone.wg.home.arpa) exist */
   private readonly below = new Map<string, number>();
+
+  watchTouches(cb: (owner: string) => void): () => void {
+    this.touchListeners.add(cb);
+    return () => this.touchListeners.delete(cb);
+  }
+
+  private touch(owner: string): void {
+    for (const cb of this.touchListeners) cb(owner);
+  }
 
   /** Is `name` an empty non-terminal of some layer's owner? */
   hasDescendant(name: string): boolean {
@@ -55,7 +64,7 @@ export class ZoneLayers {
     if (!layer) this.byOrigin.set(origin, (layer = new Map()));
     let types = layer.get(owner);
     if (records.length === 0 && !types) return;
-    this.onTouch?.(owner);
+    this.touch(owner);
     const k = `${origin}\0${owner}\0${type}`;
     if (records.length === 0) this.claimed.delete(k);
     else {
@@ -94,7 +103,7 @@ export class ZoneLayers {
 
   clear(origin: string): void {
     for (const [owner, types] of this.byOrigin.get(origin) ?? []) {
-      this.onTouch?.(owner);
+      this.touch(owner);
       this.count(owner, -1);
       for (const t of types.keys()) this.claimed.delete(`${origin}\0${owner}\0${t}`);
     }
