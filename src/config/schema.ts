@@ -74,7 +74,11 @@ export const coreShape = {
   limits: z.strictObject({
     'tcp-idle-timeout': duration.default(10_000),
     'tcp-connections': z.number().int().min(1).max(100_000).default(1000),
-  }).default({ 'tcp-idle-timeout': 10_000, 'tcp-connections': 1000 }),
+    // extension: the UDP socket pool per upstream (RFC 5452: ports rotate)
+    'upstream-udp-sockets': z.number().int().min(1).max(1024).default(16),
+    'upstream-socket-queries': z.number().int().min(1).max(65_536).default(100),
+    'upstream-socket-lifetime': duration.default(10_000),
+  }).default({ 'tcp-idle-timeout': 10_000, 'tcp-connections': 1000, 'upstream-udp-sockets': 16, 'upstream-socket-queries': 100, 'upstream-socket-lifetime': 10_000 }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     queries: z.boolean().default(false),

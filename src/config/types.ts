@@ -87,7 +87,7 @@ export interface Config {
   forward: ForwardRule[];
   admin: { http?: string; socket?: string; tokenFile?: string };
   /** Per stream listener (TCP, DoT): idle timeout and connection cap. */
-  limits: { tcpIdleMs: number; tcpConnections: number };
+  limits: { tcpIdleMs: number; tcpConnections: number; udpPool: UdpPoolLimits };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; queries: boolean };
   /** `ddns.keys`, secrets read: signed queries are checked and answered signed. */
   tsigKeys: TsigKeyring;
@@ -97,4 +97,14 @@ export interface Config {
   warnings: ConfigIssue[];
   /** The rooms' sections, built by their own `ConfigSection` (read them with `sectionOf`). */
   sections: ReadonlyMap<string, unknown>;
+}
+
+/** `limits.upstream-*`: the UDP socket pool of each plain-DNS upstream. */
+export interface UdpPoolLimits {
+  /** sockets open at once per upstream */
+  sockets: number;
+  /** a socket is retired after this many queries ... */
+  queriesPerSocket: number;
+  /** ... or this many ms */
+  socketLifetimeMs: number;
 }

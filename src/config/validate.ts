@@ -174,7 +174,10 @@ export function buildConfig(
       upstreamTimeoutMs: raw['upstream-timeout'],
       forward,
       admin: { http: raw.admin.http, socket: raw.admin.socket, tokenFile: raw.admin['token-file'] },
-      limits: { tcpIdleMs: raw.limits['tcp-idle-timeout'], tcpConnections: raw.limits['tcp-connections'] },
+      limits: {
+        tcpIdleMs: raw.limits['tcp-idle-timeout'], tcpConnections: raw.limits['tcp-connections'],
+        udpPool: { sockets: raw.limits['upstream-udp-sockets'], queriesPerSocket: raw.limits['upstream-socket-queries'], socketLifetimeMs: raw.limits['upstream-socket-lifetime'] },
+      },
       log: raw.log,
       tsigKeys,
       cookies: { enabled: raw.cookies.enabled, require: raw.cookies.require, upstream: raw.cookies.upstream, secret: cookieSecret },

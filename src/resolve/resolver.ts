@@ -147,7 +147,7 @@ export class Resolver implements ResolverView {
   private build(config: Config): Pipeline {
     const group = (list: Config['upstreams']) =>
       new UpstreamGroup(list, config.upstreamStrategy, config.upstreamTimeoutMs,
-        (u, source) => makeTransport(u, source, { cookies: config.cookies.upstream }), this.clock, this.log, this.uplinks);
+        (u, source) => makeTransport(u, source, { cookies: config.cookies.upstream, udpPool: config.limits.udpPool }), this.clock, this.log, this.uplinks);
     const defaultGroup = group(config.upstreams);
     const forwards = config.forward.map((f) => ({ domain: f.domain, group: group(f.upstreams) }));
     const zone = new LocalZone(config.zone, this.layers);

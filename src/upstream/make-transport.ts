@@ -5,17 +5,20 @@ import { HttpsTransport } from './https-transport.js';
 import { StreamPool, StreamTransport } from './stream-transport.js';
 import type { SourceAddress, Transport } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
+import type { UdpPoolLimits } from './udp-socket-pool.js';
 
 export interface TransportOptions {
   /** RFC 7873 client cookies on plain UDP (default on) */
   cookies?: boolean;
+  /** the UDP socket pool (`limits:`) */
+  udpPool?: UdpPoolLimits;
 }
 
 export function makeTransport(u: UpstreamConfig, source: SourceAddress = {}, opts: TransportOptions = {}): Transport {
   const ca = u.tlsCa ? readFileSync(u.tlsCa) : undefined;
   switch (u.protocol) {
     case 'udp':
-      return new UdpTransport(u.host, u.port, new StreamTransport('tcp', { host: u.host, port: u.port, source }), source, opts.cookies ?? true);
+      return new UdpTransport(u.host, u.port, new StreamTransport('tcp', { host: u.host, port: u.port, source }), source, opts.cookies ?? true, opts.udpPool);
     case 'tcp':
       return new StreamTransport('tcp', { host: u.host, port: u.port, source });
     case 'tls': {

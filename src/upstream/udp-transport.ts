@@ -1,7 +1,7 @@
 /**
- * Plain DNS over UDP: a fresh socket (so a fresh kernel-random source port) and a random ID per
- * query, connected to the upstream so the kernel drops datagrams from anyone else; a reply whose
- * ID or question does not match is ignored, not accepted. TC → the same query over TCP.
+ * Plain DNS over UDP through a pool of connected sockets on random ports, rotated (see
+ * `udp-socket-pool.ts`), with a random ID per query; a reply whose ID or question does not match
+ * is ignored, not accepted. TC → the same query over TCP.
  *
  * DNS Cookies (RFC 7873 §5.3), the client side: every query carries our client cookie (random,
  * new for each source address) and the server cookie last learned; a reply whose COOKIE does not
@@ -9,13 +9,12 @@
  * known to send them (until a query times out that way: then we stop expecting them). BADCOOKIE
  * → once more with the new server cookie.
  */
-import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { responseCookie, withQueryOptions } from '../dns/edns-options.js';
-import { randomId, responseMatches, UpstreamError, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
+import { responseMatches, UpstreamError, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
+import { DEFAULT_UDP_POOL, UdpSocketPool, type UdpPoolLimits } from './udp-socket-pool.js';
 
 interface CookieState {
   source: string | undefined;
@@ -27,7 +26,7 @@ interface CookieState {
 
 export class UdpTransport implements Transport {
   readonly protocol = 'udp' as const;
-  private readonly open = new Set<dgram.Socket>();
+  readonly pool: UdpSocketPool;
   private cookie: CookieState | null = null;
   /** Replies ignored because their cookie was wrong or missing. */
   cookieRejects = 0;
@@ -38,7 +37,10 @@ export class UdpTransport implements Transport {
     private readonly tcpFallback: Transport,
     private readonly source: SourceAddress = {},
     private readonly useCookies = true,
-  ) {}
+    limits: UdpPoolLimits = DEFAULT_UDP_POOL,
+  ) {
+    this.pool = new UdpSocketPool(host, port, () => this.source.localAddress, limits);
+  }
 
   private cookieFor(source: string | undefined): CookieState {
     if (this.cookie === null || this.cookie.source !== source) {
@@ -52,18 +54,15 @@ export class UdpTransport implements Transport {
     const cookie = this.useCookies ? this.cookieFor(source) : null;
     const out = cookie === null ? Buffer.from(wire)
       : withQueryOptions(Buffer.from(wire), { cookie: cookie.server === null ? cookie.client : Buffer.concat([cookie.client, cookie.server]) });
-    out.writeUInt16BE(randomId(), 0);
     let rejected = false;
     return new Promise<Buffer>((resolve, reject) => {
-      const sock = dgram.createSocket(isIPv6(this.host) ? 'udp6' : 'udp4');
-      this.open.add(sock);
       let done = false;
+      let release: () => void = () => undefined;
       const finish = (err: Error | null, res?: Buffer) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.open.delete(sock);
-        sock.close();
+        release();
         if (err) reject(err);
         else resolve(res!);
       };
@@ -72,8 +71,7 @@ export class UdpTransport implements Transport {
         if (rejected && cookie !== null) cookie.expected = false;
         finish(new UpstreamError('UPSTREAM_TIMEOUT', `udp://${this.host}:${this.port} did not answer in ${timeoutMs} ms`));
       }, timeoutMs);
-      sock.on('error', (e) => finish(new UpstreamError('UPSTREAM_NETWORK', `udp://${this.host}:${this.port}: ${e.message}`, { cause: e })));
-      sock.on('message', (msg) => {
+      const onMessage = (msg: Buffer) => {
         if (!responseMatches(out, msg)) return; // spoofed or stale: keep waiting
         if (cookie !== null) {
           const opt = responseCookie(msg);
@@ -97,11 +95,10 @@ export class UdpTransport implements Transport {
           return;
         }
         finish(null, msg);
-      });
-      sock.bind({ port: 0, address: this.source.localAddress }, () => {
-        sock.connect(this.port, this.host, () => {
-          sock.send(out, (e) => { if (e) finish(new UpstreamError('UPSTREAM_NETWORK', e.message, { cause: e })); });
-        });
+      };
+      release = this.pool.send(out, {
+        message: onMessage,
+        error: (e) => finish(new UpstreamError('UPSTREAM_NETWORK', `udp://${this.host}:${this.port}: ${e.message}`, { cause: e })),
       });
     }).then((res) => {
       if (res === BADCOOKIE) return this.query(wire, timeoutMs, true);
@@ -110,7 +107,8 @@ export class UdpTransport implements Transport {
   }
 
   drain(): void {
-    this.tcpFallback.drain?.(); // each UDP query binds afresh anyway
+    this.pool.drain();
+    this.tcpFallback.drain?.();
   }
 
   cookies(): CookieStatus {
@@ -118,8 +116,7 @@ export class UdpTransport implements Transport {
   }
 
   close(): void {
-    for (const s of this.open) s.close();
-    this.open.clear();
+    this.pool.close();
     this.tcpFallback.close();
   }
 }
