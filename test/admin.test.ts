@@ -123,6 +123,19 @@ log: { queries: true }
     expect((await request(http(), 'GET', '/stats')).status).toBe(200); // reads stay open on loopback
   });
 
+  it('top names and clients are exact at home rates: a name asked 3 times shows 3', async () => {
+    for (let i = 0; i < 3; i++) await dig(['-p', String(port), '@127.0.0.1', 'counted.home.arpa', 'A']);
+    const s = await get('/stats');
+    expect(s.topNames.find((n: { name: string }) => n.name === 'counted.home.arpa')?.count).toBe(3);
+    expect(s.topEstimated).toBe(false);
+    const me = s.topClients.find((c: { client: string }) => c.client === '127.0.0.1');
+    expect(me.count).toBeGreaterThanOrEqual(3);
+    expect(me.count).toBeLessThanOrEqual(s.queries); // never above the totals
+    const show = await cli(['show', 'stats', '--admin', `unix:${socket}`]);
+    expect(show.stdout).toMatch(/top names \(last 5 minutes\)\n/);
+    expect(show.stdout).toMatch(/counted\.home\.arpa\s+3\n/);
+  });
+
   it('edgedns show prints tables, and --json for scripts', async () => {
     const stats = await cli(['show', 'stats', '--admin', `http://127.0.0.1:${adminPort}`]);
     expect(stats.code).toBe(0);

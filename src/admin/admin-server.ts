@@ -199,6 +199,8 @@ export class AdminServer {
       coalesced: r.coalesced,
       topNames: r.topNames(10),
       topClients: r.topClients(10).map((c) => ({ ...c, name: r.nameOf(c.client) ?? null })),
+      // exact counts at home rates; estimates only when sampling (or the sketch's capacity) is in force
+      topEstimated: r.topEstimated(),
     };
   }
 

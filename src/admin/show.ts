@@ -25,9 +25,9 @@ export function render(view: ShowView, d: J): string {
         `answered    ${pairs(d.bySource)}`,
         `refused ${count(d.refused)}, dropped ${count(d.dropped)}, coalesced ${count(d.coalesced)}`,
         '',
-        'top names (last 5 minutes, estimated)',
+        `top names (last 5 minutes${d.topEstimated ? ', estimated' : ''})`,
         table(['name', 'queries'], d.topNames.map((n: J) => [n.name, count(n.count)])),
-        'top clients (last 5 minutes, estimated)',
+        `top clients (last 5 minutes${d.topEstimated ? ', estimated' : ''})`,
         table(['client', 'name', 'queries'], d.topClients.map((c: J) => [c.client, c.name, count(c.count)])),
       ].join('\n');
     case 'cache':

@@ -1,68 +1,125 @@
 /**
- * Top names and top clients over the last minutes in bounded memory: a frequent-items counter
- * per one-minute window (at most 2·K keys; when full, one sorted pass keeps the K largest —
- * amortized O(1) per new key, unlike Space-Saving's scan for the minimum on every new key), the
- * last WINDOWS windows merged when read. About one query in SAMPLE is recorded — after a random
- * gap (1 to 2·SAMPLE−1 queries) rather than every SAMPLE-th, which would alias with periodic
- * clients — and counts are scaled back up, so small counts are estimates; the heavy hitters it
- * exists to show are not affected. The hot path pays one decrement.
+ * Top names and top clients over the last five minutes, in bounded memory: a frequent-items
+ * counter per one-minute window (up to CAPACITY keys; when full, one sorted pass keeps the
+ * largest half — amortized O(1) per new key, unlike Space-Saving's scan for the minimum).
+ *
+ * Exact while it can afford to be: below EXACT_MAX_QPS every query is counted, so at a home
+ * gateway's rates (and with fewer than CAPACITY distinct keys a minute) the counts are the true
+ * ones and never above the totals. Above that rate about one query in SAMPLE is counted —
+ * after a random gap, so periodic clients do not alias — and scaled back up, capped at the
+ * window's total; such counts, and counts after a prune, are marked as estimates.
+ * While exact, each query reads the clock (cheap at those rates) so windows start on time; while
+ * sampling, the clock is read every 256 queries, a small fraction of a second at such rates.
  */
 export const SAMPLE = 16;
-const K = 128;
+/** Measured: an exact count costs ~50 ns a query a counter (bench/RESULTS.md); two counters at this rate ≈ 0.2% of a core. */
+export const EXACT_MAX_QPS = 20_000;
+const CAPACITY = 1024;
 const WINDOWS = 5;
 const WINDOW_MS = 60_000;
+const TICK = 256;
 
-class FrequentItems {
+class Window {
   readonly counts = new Map<string, number>();
+  /** queries seen in this window (counted or not) */
+  total = 0;
+  sampled = false;
+  pruned = false;
+  constructor(readonly start: number) {}
 
-  add(key: string): void {
+  add(key: string, by: number): void {
     const c = this.counts.get(key);
     if (c !== undefined) {
-      this.counts.set(key, c + 1);
+      this.counts.set(key, c + by);
       return;
     }
-    if (this.counts.size >= 2 * K) this.prune();
-    this.counts.set(key, 1);
+    if (this.counts.size >= CAPACITY) this.prune();
+    this.counts.set(key, by);
   }
 
-  /** Keep the K largest counts (ties at the threshold cut arbitrarily). */
+  /** Keep the largest half (ties at the threshold cut arbitrarily). */
   private prune(): void {
-    const threshold = [...this.counts.values()].sort((a, b) => b - a)[K - 1];
+    this.pruned = true;
+    const keep = CAPACITY / 2;
+    const threshold = [...this.counts.values()].sort((a, b) => b - a)[keep - 1];
     for (const [k, v] of this.counts) if (v < threshold) this.counts.delete(k);
     for (const [k, v] of this.counts) {
-      if (this.counts.size <= K) break;
+      if (this.counts.size <= keep) break;
       if (v === threshold) this.counts.delete(k);
     }
   }
 }
 
+export interface TopEntry {
+  key: string;
+  count: number;
+}
+
 export class HeavyHitters {
-  private windows: Array<{ start: number; sketch: FrequentItems }> = [];
+  private windows: Window[] = [];
+  private current: Window;
+  private sampling = false;
   private countdown = 1;
+  private seen = 0;
+  private tickAt: number;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** Hot path: one decrement; a Map update about once in SAMPLE calls. */
-  add(key: string): void {
-    if (--this.countdown > 0) return;
-    this.countdown = 1 + Math.floor(Math.random() * (2 * SAMPLE - 1));
-    const t = this.now();
-    let w = this.windows[this.windows.length - 1];
-    if (w === undefined || t - w.start >= WINDOW_MS) {
-      w = { start: t, sketch: new FrequentItems() };
-      this.windows.push(w);
-      if (this.windows.length > WINDOWS) this.windows.shift();
-    }
-    w.sketch.add(key);
+  constructor(private readonly now: () => number = Date.now) {
+    this.tickAt = now();
+    this.current = this.open(this.tickAt);
   }
 
-  top(n = 10): Array<{ key: string; count: number }> {
-    const t = this.now();
-    const merged = new Map<string, number>();
-    for (const w of this.windows) {
-      if (t - w.start >= WINDOWS * WINDOW_MS) continue;
-      for (const [k, v] of w.sketch.counts) merged.set(k, (merged.get(k) ?? 0) + v);
+  private open(t: number): Window {
+    const w = new Window(t);
+    this.windows.push(w);
+    if (this.windows.length > WINDOWS) this.windows.shift();
+    return w;
+  }
+
+  /** Hot path: a counter and, while exact, a clock read and one Map update. */
+  add(key: string): void {
+    if (!this.sampling) {
+      const t = this.now();
+      if (t - this.current.start >= WINDOW_MS) this.current = this.open(t);
+      this.current.total++;
+      if ((++this.seen & (TICK - 1)) === 0) this.tick(t);
+      this.current.add(key, 1);
+      return;
     }
-    return [...merged].sort((a, b) => b[1] - a[1]).slice(0, n).map(([key, count]) => ({ key, count: count * SAMPLE }));
+    this.current.total++;
+    if ((++this.seen & (TICK - 1)) === 0) this.tick(this.now());
+    if (--this.countdown > 0) return;
+    this.countdown = 1 + Math.floor(Math.random() * (2 * SAMPLE - 1));
+    this.current.sampled = true;
+    this.current.add(key, SAMPLE);
+  }
+
+  /** Every TICK queries: the rate since the last tick decides exact or sampled; a new minute opens a window. */
+  private tick(t: number): void {
+    const elapsed = t - this.tickAt;
+    this.tickAt = t;
+    this.sampling = elapsed < (TICK * 1000) / EXACT_MAX_QPS;
+    if (t - this.current.start >= WINDOW_MS) this.current = this.open(t);
+  }
+
+  /** The n largest over the last five minutes; never more than the queries seen. */
+  top(n = 10): TopEntry[] {
+    const t = this.now();
+    if (t - this.current.start >= WINDOW_MS) this.current = this.open(t);
+    const merged = new Map<string, number>();
+    let total = 0;
+    for (const w of this.live(t)) {
+      total += w.total;
+      for (const [k, v] of w.counts) merged.set(k, (merged.get(k) ?? 0) + Math.min(v, w.total));
+    }
+    return [...merged].sort((a, b) => b[1] - a[1]).slice(0, n).map(([key, count]) => ({ key, count: Math.min(count, total) }));
+  }
+
+  /** Are the counts of `top` estimates (sampled, or pruned past CAPACITY keys)? */
+  estimated(): boolean {
+    return this.live(this.now()).some((w) => w.sampled || w.pruned);
+  }
+
+  private live(t: number): Window[] {
+    return this.windows.filter((w) => t - w.start < WINDOWS * WINDOW_MS);
   }
 }

@@ -21,4 +21,5 @@ export interface ResolverView {
   upstreamStats(): UpstreamStats[];
   topNames(n: number): Array<{ name: string; count: number }>;
   topClients(n: number): Array<{ client: string; count: number }>;
+  topEstimated(): boolean;
 }

@@ -144,6 +144,11 @@ export class Resolver implements ResolverView {
     return this.clients.top(n).map(({ key, count }) => ({ client: key, count }));
   }
 
+  /** Are the top counts estimates (sampled at a high rate, or past the sketch's capacity)? */
+  topEstimated(): boolean {
+    return this.names.estimated() || this.clients.estimated();
+  }
+
   private build(config: Config): Pipeline {
     const group = (list: Config['upstreams']) =>
       new UpstreamGroup(list, config.upstreamStrategy, config.upstreamTimeoutMs,
