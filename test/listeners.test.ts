@@ -123,12 +123,12 @@ limits:
     expect(main.seen.length).toBe(before);
   });
 
-  it('uses a fresh random source port and ID per upstream query', async () => {
+  it('spreads upstream queries over its pool of random ports (16 sockets by default), with random IDs', async () => {
     const before = main.seen.length;
     await Promise.all(Array.from({ length: 20 }, (_, i) => q(`r${i}.fixture.example`)));
     const seen = main.seen.slice(before);
     expect(seen).toHaveLength(20);
-    expect(new Set(seen.map((s) => s.port)).size).toBeGreaterThanOrEqual(18);
+    expect(new Set(seen.map((s) => s.port)).size).toBeGreaterThanOrEqual(16);
     expect(new Set(seen.map((s) => s.id)).size).toBeGreaterThanOrEqual(18);
   });
 
