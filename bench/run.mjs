@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,dot,doh,leases,ddns,uplinks,aqm,queueing]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,miss,zone,dot,doh,leases,ddns,uplinks,aqm,queueing' },
+  suites: { type: 'string', default: 'udp,miss,zone,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -205,7 +205,7 @@ async function main() {
     `tls: { cert: ${RUN}/server.pem, key: ${RUN}/server.key }`, 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
   ].join('\n'));
 
-  const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'dot', 'doh'].includes(x));
+  const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'tcp', 'dot', 'doh'].includes(x));
   // Cache misses: names no server has seen (NSD's *.miss wildcard), new ones for every run.
   const missFile = (r) => {
     const f = join(RUN, `miss-${r}.txt`);
@@ -231,13 +231,14 @@ async function main() {
   const dohQuery = '0000010000010000000000000668303030303005626' + '56e63680474657374000001' + '0001';
   const b64 = Buffer.from(dohQuery, 'hex').toString('base64url');
   for (const suite of dnsSuites) {
-    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' ? s.name !== 'node-echo' : s[suite]));
+    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' || suite === 'tcp' ? s.name !== 'node-echo' : s[suite]));
     for (const s of members) s[`${suite}Runs`] = [];
     for (let r = 0; r < RUNS; r++) {
       const misses = suite === 'miss' ? missFile(r) : '';
       for (const s of members) { // interleaved, so drift in the machine hits everyone alike
         let res;
         if (suite === 'miss') res = dnsperf(s.port, misses, ['-n', '1', '-c', '10', '-q', '200']);
+        else if (suite === 'tcp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-m', 'tcp', '-l', String(SECONDS), '-c', '10']);
         else if (suite === 'udp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
         else if (suite === 'dot') res = dnsperf(s.dot, join(RUN, 'queries.txt'), ['-m', 'dot', '-l', String(SECONDS), '-c', '10']);
         else res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`);

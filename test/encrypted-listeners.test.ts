@@ -233,4 +233,34 @@ admin: { socket: ${certs.dir}/admin.sock }
     expect(decode(reply).id).toBe(77);
     open.end();
   });
+
+  it('resumes the TLS session of a client that reconnects (tickets), on DoT and DoH, also after a certificate reload', async () => {
+    // The first connection waits for its ticket (TLS 1.3 sends it after the handshake); a
+    // resumed one answers at once whether the server took the ticket.
+    const connect = (p: number, alpn: string, session?: Buffer) => new Promise<{ reused: boolean; session?: Buffer }>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: p, ca: [caPem], servername: 'localhost', ALPNProtocols: [alpn], session });
+      s.on('error', reject);
+      s.on('data', () => undefined);
+      if (session === undefined) {
+        s.once('session', (sess: Buffer) => {
+          resolve({ reused: s.isSessionReused(), session: sess });
+          s.end();
+        });
+      } else {
+        s.once('secureConnect', () => {
+          resolve({ reused: s.isSessionReused() });
+          s.end();
+        });
+      }
+    });
+    for (const [p, alpn] of [[dotPort, 'dot'], [dohPort, 'h2']] as const) {
+      const first = await connect(p, alpn);
+      expect(first.reused).toBe(false);
+      expect((await connect(p, alpn, first.session!)).reused, `${alpn} resumed`).toBe(true);
+      const mark = edge.logs.length;
+      edge.signal('SIGHUP');
+      await edge.waitForLog('config reloaded', 5000, mark);
+      expect((await connect(p, alpn, first.session!)).reused, `${alpn} resumed after a reload`).toBe(true);
+    }
+  });
 });

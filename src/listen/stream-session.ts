@@ -2,10 +2,15 @@
  * One DNS-over-stream client connection (TCP now, TLS for DoT): RFC 7766 framing across
  * arbitrary chunk boundaries, pipelined queries answered as each is ready (out of order), a
  * cap on queries in flight per connection (reading pauses), and an idle timeout.
+ *
+ * Answers leave in as few writes as possible, framing included: a chunk of several pipelined
+ * queries is answered in one write at its end; answers to lone queries (a DoT client's arrive
+ * one TLS record each) and those that came back from upstream wait for the end of the turn
+ * (setImmediate) and leave together. Over TLS that is one record instead of one per answer.
  */
 import type net from 'node:net';
 import { Buffer } from 'node:buffer';
-import { frame, FrameReader } from '../dns/framing.js';
+import { FrameReader } from '../dns/framing.js';
 import type { ClientInfo } from '../resolve/query-context.js';
 import type { ListenerDeps } from './query-handler.js';
 
@@ -16,6 +21,10 @@ export class StreamSession {
   lastActive = Date.now();
   private readonly reader = new FrameReader();
   private paused = false;
+  /** answers waiting for the write at the end of this chunk or turn */
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
 
   constructor(
     readonly sock: net.Socket,
@@ -40,9 +49,12 @@ export class StreamSession {
   private onData(chunk: Buffer): void {
     this.lastActive = Date.now();
     this.reader.push(chunk);
-    for (let msg = this.reader.next(); msg !== null; msg = this.reader.next()) {
+    let n = 0;
+    for (let msg = this.reader.next(); msg !== null; msg = this.reader.next(), n++) {
       this.dispatch(Buffer.from(msg)); // own copy: the frame reader's buffer moves on
     }
+    // A pipelined batch is answered at once; a lone query waits for the turn's other chunks.
+    if (n > 1) this.flush();
     if (this.reader.buffered > 65537) this.sock.destroy(); // cannot be a DNS frame in progress
   }
 
@@ -82,7 +94,32 @@ export class StreamSession {
   }
 
   private write(b: Buffer): void {
-    if (!this.sock.destroyed && this.sock.writable) this.sock.write(frame(b));
     this.lastActive = Date.now();
+    this.out.push(b);
+    this.outBytes += 2 + b.length;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(this.flushLater);
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  /** Everything waiting, framed, in one write. */
+  private flush(): void {
+    if (this.out.length === 0) return;
+    this.flushQueued = false; // a queued flush finds nothing, or what came after
+    const buf = Buffer.allocUnsafe(this.outBytes);
+    let at = 0;
+    for (const m of this.out) {
+      buf.writeUInt16BE(m.length, at);
+      m.copy(buf, at + 2);
+      at += 2 + m.length;
+    }
+    this.out = [];
+    this.outBytes = 0;
+    if (!this.sock.destroyed && this.sock.writable) this.sock.write(buf);
   }
 }
