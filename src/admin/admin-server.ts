@@ -12,7 +12,6 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
 
-import { createMetrics } from './metrics.js';
 import type { TransportCounts } from '../listen/acl-gate.js';
 import type { AdminSources } from './sources.js';
 import { EdgeError } from '../errors.js';
@@ -68,11 +67,11 @@ type Json = object;
 export class AdminServer {
   private servers: http.Server[] = [];
   private token: string | null = null;
-  private readonly metrics: client.Registry;
+  /** prom-client (~4 MB) is loaded on the first scrape, not with the server */
+  private metrics: Promise<client.Registry> | null = null;
   private readonly qps: QpsMeter;
 
   constructor(private readonly cfg: AdminConfig, private readonly src: AdminSources, private readonly log: Logger) {
-    this.metrics = createMetrics(src);
     this.qps = new QpsMeter(() => src.resolver().stats.byTransportRcode.reduce((a, b) => a + b, 0));
   }
 
@@ -173,7 +172,10 @@ export class AdminServer {
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
         case 'GET /ddns': return this.send(res, 200, { enabled: this.src.ddns() !== null, ...(this.src.ddns() ?? {}) });
-        case 'GET /metrics': return this.send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
+        case 'GET /metrics': {
+          const m = await (this.metrics ??= import('./metrics.js').then((x) => x.createMetrics(this.src)));
+          return this.send(res, 200, await m.metrics(), m.contentType);
+        }
         default: {
           const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/ddns', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });

@@ -1,13 +1,16 @@
-/** The client config as a QR code: for the terminal (UTF-8 half blocks) and as a PNG file. */
-import QRCode from 'qrcode';
+/**
+ * The client config as a QR code: for the terminal (UTF-8 half blocks) and as a PNG file.
+ * qrcode is loaded when a code is drawn, not with the server: ~6 MB a running gateway never uses.
+ */
+const qrcode = () => import('qrcode').then((m) => m.default);
 
 /** Error correction M, as the WireGuard apps' own exports use; fits a dual-stack config with PSK. */
 const OPTIONS = { errorCorrectionLevel: 'M' as const, margin: 2 };
 
 export function qrTerminal(text: string): Promise<string> {
-  return QRCode.toString(text, { ...OPTIONS, type: 'utf8' });
+  return qrcode().then((q) => q.toString(text, { ...OPTIONS, type: 'utf8' }));
 }
 
 export function qrPng(text: string, file: string): Promise<void> {
-  return QRCode.toFile(file, text, { ...OPTIONS, type: 'png', margin: 4, scale: 4 });
+  return qrcode().then((q) => q.toFile(file, text, { ...OPTIONS, type: 'png', margin: 4, scale: 4 }));
 }
