@@ -17,6 +17,7 @@ import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { KnotServer } from './helpers/knot-server.js';
 import { ip, Netns } from './helpers/netns.js';
 import { freePort } from './helpers/ports.js';
+import { until } from './helpers/until.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const run = promisify(execFile);
@@ -26,15 +27,6 @@ const H4 = 'address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fq
 
 type Push = { server: string; pending: number; held: number; pushed: number; conflicts: number; conflicted: string[]; lastSuccess: string | null; lastError: { reason: string } | null };
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe.skipIf(skip !== null)(`DDNS push to a Knot primary${skip ? ` (${skip})` : ''}`, () => {
   let ns: Netns;

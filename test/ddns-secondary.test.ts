@@ -13,20 +13,12 @@ import { dig } from './helpers/dig.js';
 import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { KnotServer } from './helpers/knot-server.js';
 import { freePort } from './helpers/ports.js';
+import { until } from './helpers/until.js';
 import { missing } from './helpers/system.js';
 
 const skip = missing('knotd', 'nsupdate', 'dig');
 const SECRET = 'LSWXnfkKZjdPJI5QxlpnfQ==';
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function nsupdate(port: number, lines: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
