@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
+import { EventStream } from './event-stream.js';
 
 import type { TransportCounts } from '../listen/acl-gate.js';
 import type { AdminSources } from './sources.js';
@@ -70,9 +71,22 @@ export class AdminServer {
   /** prom-client (~4 MB) is loaded on the first scrape, not with the server */
   private metrics: Promise<client.Registry> | null = null;
   private readonly qps: QpsMeter;
+  readonly events: EventStream;
 
   constructor(private readonly cfg: AdminConfig, private readonly src: AdminSources, private readonly log: Logger) {
     this.qps = new QpsMeter(() => src.resolver().stats.byTransportRcode.reduce((a, b) => a + b, 0));
+    this.events = new EventStream({
+      stats: () => {
+        const c = src.resolver().cacheStats();
+        return { ...this.stats(), cacheHitRatio: c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : 0 };
+      },
+      queries: (emit) => {
+        const r = src.resolver();
+        r.queryTap = emit;
+        return () => { if (r.queryTap === emit) r.queryTap = null; };
+      },
+      uplinks: (emit) => src.onUplinkTransition(emit),
+    });
   }
 
   async start(): Promise<void> {
@@ -171,13 +185,14 @@ export class AdminServer {
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
+        case 'GET /events': return this.events.attach(req, res);
         case 'GET /ddns': return this.send(res, 200, { enabled: this.src.ddns() !== null, ...(this.src.ddns() ?? {}) });
         case 'GET /metrics': {
           const m = await (this.metrics ??= import('./metrics.js').then((x) => x.createMetrics(this.src)));
           return this.send(res, 200, await m.metrics(), m.contentType);
         }
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/ddns', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/ddns', '/events', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }
@@ -208,6 +223,7 @@ export class AdminServer {
 
   async close(): Promise<void> {
     this.qps.close();
+    this.events.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections();

@@ -39,6 +39,8 @@ export interface AdminSources {
   /** per lease file: health, rows read and skipped, names live, added, removed, conflicts */
   leaseStats: () => object[];
   uplinks: () => UplinksStatus;
+  /** every uplink state transition, whichever monitor a reload put in place (returns the unsubscribe) */
+  onUplinkTransition: (cb: (t: Transition) => void) => () => void;
   /** GET /wireguard: reads `wg show` (cached for a moment) */
   wireguard: () => Promise<WireguardStatus>;
   /** the last peer status read, for metrics */

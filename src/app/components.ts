@@ -18,6 +18,7 @@ import { ListenerSet, basicFactory } from '../listen/listener-set.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
+import type { Transition } from '../uplinks/health-machine.js';
 import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { UPLINKS } from '../uplinks/uplinks-section.js';
 import { WIREGUARD } from '../wireguard/wireguard-section.js';
@@ -56,7 +57,24 @@ class TlsComponent implements Component {
 class UplinksComponent implements Component {
   readonly name = 'uplinks';
   private retired: { monitor: UplinkMonitor | null; keepRoutes: boolean } | null = null;
+  /** transition listeners (the live feed), moved to whichever monitor is current */
+  private readonly transitionListeners = new Set<(t: Transition) => void>();
+  private followed: { monitor: UplinkMonitor | null; stop: () => void } = { monitor: null, stop: () => undefined };
   constructor(private readonly ctx: AppContext) {}
+
+  onTransition(cb: (t: Transition) => void): () => void {
+    this.transitionListeners.add(cb);
+    this.follow();
+    return () => this.transitionListeners.delete(cb);
+  }
+
+  private follow(): void {
+    const m = this.ctx.uplinks;
+    if (m === this.followed.monitor) return;
+    this.followed.stop();
+    const stop = m?.onTransitionEvent((t) => { for (const cb of this.transitionListeners) cb(t); }) ?? (() => undefined);
+    this.followed = { monitor: m, stop };
+  }
 
   private make(c: Config): UplinkMonitor | null {
     const { uplinks, multiWan } = sectionOf(c, UPLINKS);
@@ -68,6 +86,7 @@ class UplinksComponent implements Component {
 
   async start(c: Config): Promise<void> {
     this.ctx.uplinks = this.make(c);
+    this.follow();
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
@@ -76,6 +95,7 @@ class UplinksComponent implements Component {
       const made = this.ctx.uplinks;
       this.ctx.uplinks = this.retired.monitor;
       this.retired = null;
+      this.follow();
       await made?.stop(false);
       return;
     }
@@ -83,6 +103,7 @@ class UplinksComponent implements Component {
     const keepRoutes = uplinks.length > 0 && multiWan.applyRoutes;
     this.retired = { monitor: this.ctx.uplinks, keepRoutes };
     this.ctx.uplinks = this.make(next);
+    this.follow();
   }
 
   async commit(): Promise<void> {
@@ -397,6 +418,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     acl: () => ctx.gate.snapshot(),
     leases: () => leases.status().leases, leaseStats: () => leases.status().sources,
     uplinks: () => uplinks.status(),
+    onUplinkTransition: (cb) => uplinks.onTransition(cb),
     queueing: () => queueing.status(),
     queueingRates: () => queueing.service?.rates() ?? [],
     queueingClasses: () => queueing.service?.classSamples() ?? [],

@@ -11,6 +11,25 @@ import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext } from './query-context.js';
 
 
+/** One query as the log line and the live feed (`/events`) show it. */
+export function queryEntry(ctx: QueryContext, reply: Buffer | null, seconds: number, zone: LocalZone) {
+  const rcode = reply === null ? null : reply[3] & 0x0f;
+  return {
+    client: ctx.client.address,
+    clientName: zone.nameOf(ctx.client.address) ?? null,
+    transport: ctx.client.transport,
+    name: wireKeyToName(ctx.q.name) || '.',
+    type: typeName(ctx.q.qtype),
+    rcode: rcode === null ? null : RCODE_NAMES[rcode] ?? rcode,
+    source: ctx.source,
+    upstream: ctx.upstream ?? null,
+    uplink: ctx.uplink ?? null,
+    ms: Math.round(seconds * 1e5) / 100,
+  };
+}
+
+export type QueryEntry = ReturnType<typeof queryEntry>;
+
 export class QueryLog {
   private readonly log: Logger;
   private readonly dest: ReturnType<typeof pino.destination>;
@@ -25,21 +44,7 @@ export class QueryLog {
   }
 
   write(ctx: QueryContext, reply: Buffer | null, seconds: number, zone: LocalZone): void {
-    const rcode = reply === null ? null : reply[3] & 0x0f;
-    this.log.info({
-      query: {
-        client: ctx.client.address,
-        clientName: zone.nameOf(ctx.client.address) ?? null,
-        transport: ctx.client.transport,
-        name: wireKeyToName(ctx.q.name) || '.',
-        type: typeName(ctx.q.qtype),
-        rcode: rcode === null ? null : RCODE_NAMES[rcode] ?? rcode,
-        source: ctx.source,
-        upstream: ctx.upstream ?? null,
-        uplink: ctx.uplink ?? null,
-        ms: Math.round(seconds * 1e5) / 100,
-      },
-    }, 'query');
+    this.log.info({ query: queryEntry(ctx, reply, seconds, zone) }, 'query');
   }
 
   close(): void {

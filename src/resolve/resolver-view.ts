@@ -1,11 +1,12 @@
 /**
  * What the admin API may see of the resolver, and the one thing it may do (flush the cache):
  * counters, the cache's numbers, the records served with authority, the upstreams' state, and
- * the heaviest names and clients. Read-only otherwise; nothing here reaches the query path.
+ * the heaviest names and clients. Read-only otherwise, but for the live feed's query tap.
  */
 import type { CacheStats } from '../cache/packet-cache.js';
 import type { UpstreamStats } from '../upstream/upstream-group.js';
 import type { ZoneRecord } from '../zone/records.js';
+import type { QueryEntry } from './query-log.js';
 import type { QueryStats } from './query-stats.js';
 
 export interface ResolverView {
@@ -22,4 +23,6 @@ export interface ResolverView {
   topNames(n: number): Array<{ name: string; count: number }>;
   topClients(n: number): Array<{ client: string; count: number }>;
   topEstimated(): boolean;
+  /** The live feed's tap on every answered query (null: off, the query path pays one check). */
+  queryTap: ((e: QueryEntry) => void) | null;
 }

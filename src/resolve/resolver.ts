@@ -27,7 +27,7 @@ import { ZoneHistory } from '../zone/zone-history.js';
 import type { AnswerObserver } from '../dns/answer-observer.js';
 import { QueryStats } from './query-stats.js';
 import { HeavyHitters } from './heavy-hitters.js';
-import { QueryLog } from './query-log.js';
+import { QueryLog, queryEntry, type QueryEntry } from './query-log.js';
 import { buildRouter, type Route } from './router.js';
 import type { SuffixMatcher } from '../dns/suffix-matcher.js';
 import { CacheStage, ForwardStage, LocalStage, RulesStage } from './stages.js';
@@ -48,6 +48,8 @@ export class Resolver implements ResolverView {
   private readonly clients = new HeavyHitters();
   /** Set when `log.queries` is on. */
   queryLog: QueryLog | null = null;
+  /** The live feed's view of each query (`GET /events`), set only while someone watches it. */
+  queryTap: ((e: QueryEntry) => void) | null = null;
   /** Records fed by other modules (leases); they outlive reloads, unlike the zone from the file. */
   readonly layers = new ZoneLayers();
   readonly cache: PacketCache;
@@ -359,6 +361,7 @@ export class Resolver implements ResolverView {
       stats.bySource[ctx.source]++;
     }
     if (this.queryLog !== null) this.queryLog.write(ctx, reply, seconds, this.p.zone);
+    if (this.queryTap !== null) this.queryTap(queryEntry(ctx, reply, seconds, this.p.zone));
     return reply;
   }
 
