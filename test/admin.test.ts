@@ -8,9 +8,9 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import nodeHttp from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../src/admin/admin-client.js';
+import { watchEvents } from './helpers/admin-socket.js';
 import { dig } from './helpers/dig.js';
 import { DnsFixture } from './helpers/dns-fixture.js';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
@@ -138,28 +138,13 @@ log: { queries: true }
   });
 
   it('streams the live feed on GET /events: stats every second, each query as it is answered', async () => {
-    const got: Array<{ id: number; event: string; data: Record<string, unknown> }> = [];
-    const req = nodeHttp.get({ socketPath: socket, path: '/events' });
-    const res = await new Promise<nodeHttp.IncomingMessage>((r) => req.once('response', r));
-    expect(res.headers['content-type']).toBe('text/event-stream');
-    let buf = '';
-    res.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      for (let i = buf.indexOf('\n\n'); i !== -1; i = buf.indexOf('\n\n')) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const f = Object.fromEntries(block.split('\n').filter((l) => /^(id|event|data): /.test(l)).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-        if (f.event) got.push({ id: Number(f.id), event: f.event, data: JSON.parse(f.data) });
-      }
-    });
-    const waitFor = async (pred: () => boolean) => { for (let i = 0; i < 50 && !pred(); i++) await new Promise((r) => setTimeout(r, 100)); };
-    await waitFor(() => got.some((e) => e.event === 'stats'));
-    expect(got.find((e) => e.event === 'stats')!.data).toHaveProperty('qps');
+    const feed = await watchEvents(socket);
+    expect(feed.contentType).toBe('text/event-stream');
+    expect((await feed.waitFor((e) => e.event === 'stats'))?.data).toHaveProperty('qps');
     await dig(['-p', String(port), '@127.0.0.1', 'live.home.arpa', 'A']);
-    await waitFor(() => got.some((e) => e.event === 'query' && e.data.name === 'live.home.arpa'));
-    const q = got.find((e) => e.event === 'query' && e.data.name === 'live.home.arpa')!;
-    expect(q.data).toMatchObject({ client: '127.0.0.1', type: 'A', rcode: 'NXDOMAIN', source: 'local' });
-    req.destroy();
+    const q = await feed.waitFor((e) => e.event === 'query' && e.data.name === 'live.home.arpa');
+    expect(q?.data).toMatchObject({ client: '127.0.0.1', type: 'A', rcode: 'NXDOMAIN', source: 'local' });
+    feed.close();
   });
 
   it('edgedns show prints tables, and --json for scripts', async () => {

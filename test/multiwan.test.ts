@@ -15,7 +15,7 @@ import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
 import { DnsFixture } from './helpers/dns-fixture.js';
 import { dig } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
-import { adminGet } from './helpers/admin-socket.js';
+import { adminGet, watchEvents } from './helpers/admin-socket.js';
 import { missingOrNotRoot } from './helpers/system.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'ping');
@@ -125,12 +125,17 @@ admin: { socket: ${socket} }
   });
 
   it('link down: answers move to the other ISP within 1.5 s, and stay there until hold-down has passed', async () => {
+    const feed = await watchEvents(socket);
     const t0 = Date.now();
     lab.ispLink(1, false);
     const took = await until('isp-b', 1500, t0);
     expect(took, 'switch to isp-b after link down').toBeGreaterThanOrEqual(0);
     expect(await lanSees('isp-b')).toBe('isp-b');
     await edge.waitForLog('carrier lost on wan1');
+    // The live feed (GET /events) carried the transition, with its reason, within 2 s.
+    const down = await feed.waitFor((e) => e.event === 'uplink' && e.data.uplink === 'wan-a' && e.data.to === 'down', 2000 - (Date.now() - t0));
+    expect(down?.data.reason).toMatch(/carrier lost/);
+    feed.close();
 
     const up = Date.now();
     lab.ispLink(1, true);
