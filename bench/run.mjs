@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,miss,zone,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
+  suites: { type: 'string', default: 'udp,miss,zone,p99,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -206,6 +206,7 @@ async function main() {
   ].join('\n'));
 
   const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'tcp', 'dot', 'doh'].includes(x));
+  const needServers = dnsSuites.length > 0 || SUITES.includes('leases') || SUITES.includes('p99');
   // Cache misses: names no server has seen (NSD's *.miss wildcard), new ones for every run.
   const missFile = (r) => {
     const f = join(RUN, `miss-${r}.txt`);
@@ -222,7 +223,7 @@ async function main() {
 
   await sleep(500);
   const results = {};
-  for (const s of servers.filter(() => dnsSuites.length > 0 || SUITES.includes('leases'))) {
+  for (const s of servers.filter(() => needServers)) {
     s.p = s.proc();
     await waitUdp(s.port);
     dnsperf(s.port, join(RUN, 'queries.txt'), ['-n', '1', '-Q', '5000']); // warm the cache
@@ -260,6 +261,19 @@ async function main() {
     await sleep(500);
     results.rss100k = rssMb(edge.p.child.pid);
   }
+    }
+  }
+  if (SUITES.includes('p99')) {
+    // p99 at 10,000 qps of cache hits: a steady rate, not a flood (bench/p99.mjs on core 0)
+    results.p99 = {};
+    for (const s of servers.filter((x) => x.name !== 'node-echo')) {
+      const runs = [];
+      for (let r = 0; r < RUNS; r++) {
+        const out = sh('taskset', ['-c', '0', process.execPath, join(root, 'bench', 'p99.mjs'), String(s.port), '10000', String(SECONDS), join(RUN, 'queries.txt')]);
+        runs.push(JSON.parse(out.trim().split('\n').at(-1)));
+        console.log(`p99 run ${r + 1}/${RUNS} ${s.name}: ${JSON.stringify(runs.at(-1))}`);
+      }
+      results.p99[s.name] = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), p999: median(runs.map((x) => x.p999)), lost: runs.reduce((a, x) => a + x.sent - x.answered, 0) };
     }
   }
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
@@ -321,6 +335,14 @@ Target: cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(
 
 ${table('miss', false)}
 Target: cache miss ≥ 1.0× dnsdist — ${pct(res.miss.edgedns?.median, res.miss.dnsdist?.median)} of dnsdist.
+
+` : ''}${res.p99 ? `## Latency at 10,000 qps (cache hits, a steady rate, \`bench/p99.mjs\`)
+
+| server | p50 ms | p99 ms | p99.9 ms | unanswered |
+| --- | --- | --- | --- | --- |
+${Object.entries(res.p99).map(([n, x]) => `| ${n} | ${x.p50.toFixed(3)} | ${x.p99.toFixed(3)} | ${x.p999.toFixed(3)} | ${x.lost} |`).join('\n')}
+
+Target: p99 at 10k qps ≤ Unbound's — edgedns ${res.p99.edgedns && res.p99.unbound ? `${(res.p99.edgedns.p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's p99` : '—'}.
 
 ` : ''}${res.zone ? zoneSection(res.zone, res.udp?.edgedns?.median) : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
 
