@@ -11,11 +11,11 @@
  * and the same owner is tried again. Nothing here waits in the lease's path: the lease is
  * already answered locally when it reaches us.
  */
+import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import { CLASS_ANY, CLASS_IN, Rcode, RRType } from '../dns/constants.js';
 import type { TsigKey } from '../dns/tsig.js';
 import { CLASS_NONE, RRTYPE_DHCID, UpdateRcode, valueToRdata, type UpdateRecord } from '../dns/update-message.js';
-import { Buffer } from 'node:buffer';
 import type { PushTarget } from './ddns-section.js';
 import { exchange, PushError } from './push-exchange.js';
 import { managedTypes, samePushed, type PushedName } from './push-plan.js';

@@ -47,7 +47,7 @@ export function exchange(x: Exchange): Promise<number> {
     sock.on('error', (e) => finish(new PushError('PUSH_NETWORK', `${x.server.address}:${x.server.port}: ${e.message}`)));
     sock.on('message', (reply, from) => {
       // Anything not from the primary, or not our ID, is ignored (it may be a spoof): wait on.
-      if (from.port !== x.server.port || from.address !== x.server.address.replace(/^\[|\]$/g, '')) return;
+      if (from.port !== x.server.port || from.address !== x.server.address) return;
       if (reply.length < 12 || reply.readUInt16BE(0) !== id || (reply[2] & 0x80) === 0) return;
       const rcode = reply[3] & 0x0f;
       if (x.key && mac) {

@@ -14,6 +14,7 @@ import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from 
 import ipaddr from 'ipaddr.js';
 import { typeName as typeNameOf } from '../dns/type-names.js';
 import { packAnswer, type PackedAnswer } from '../dns/reply.js';
+import { RRTYPE_DHCID } from '../dns/update-message.js';
 import { toAnswer, ttlNow, type ZoneRecord } from './records.js';
 import { RenderedAnswers, type RenderedAnswer } from './rendered-answers.js';
 import { ZoneLayers, type TypeMap } from './zone-layers.js';
@@ -39,7 +40,7 @@ interface Snapshot {
 export const NEGATIVE_TTL = 30;
 const MAX_CNAME_CHAIN = 8;
 /** The types a zone record can have (config and layers): other question types find nothing. */
-const ZONE_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR, RRType.NS, RRType.SOA, 49 /* DHCID */]);
+const ZONE_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR, RRType.NS, RRType.SOA, RRTYPE_DHCID]);
 
 export class LocalZone {
   readonly apexes: Apex[];
@@ -113,14 +114,13 @@ export class LocalZone {
       for (const [t, list] of types) {
         if (base?.has(t)) continue;
         const have = result.get(t);
-        const haveFrom = from!.get(t);
-        if (!have || haveFrom === undefined) {
-          result.set(t, have ? [...have, ...list] : list);
+        if (have === undefined) {
+          result.set(t, list);
           from!.set(t, origin);
           continue;
         }
         // Two sources of one name and type (a lease and an update, say): `leases.conflict` decides.
-        const won = this.zoneLayers.settle(owner, t, haveFrom, origin);
+        const won = this.zoneLayers.settle(owner, t, from!.get(t)!, origin);
         if (won === 'both') result.set(t, [...have, ...list]);
         else if (won === 'b') {
           result.set(t, list);
