@@ -35,8 +35,8 @@ function have(cmd) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function start(name, cmd, args) {
-  const child = spawn('taskset', ['-c', '1', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, cmd, args, env = {}) {
+  const child = spawn('taskset', ['-c', '1', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -204,6 +204,11 @@ async function main() {
     'listen:', '  - { address: 127.0.0.1, port: 53540, protocols: [udp, tcp, dot, doh], dot-port: 53545, doh-port: 53555 }',
     `tls: { cert: ${RUN}/server.pem, key: ${RUN}/server.key }`, 'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]  # test. is RFC 6761 local otherwise', 'cache: { size: 128MB }', 'log: { level: warn }', '',
   ].join('\n'));
+  // The same server on node:dgram (EDGEDNS_UDP_IO=dgram), for the native addon's before/after in one run.
+  writeFileSync(join(RUN, 'edgedns-dgram.yaml'), [
+    'listen:', '  - { address: 127.0.0.1, port: 53560, protocols: [udp] }',
+    'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]', 'cache: { size: 128MB }', 'log: { level: warn }', 'admin: {}', '',
+  ].join('\n'));
 
   const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'tcp', 'dot', 'doh'].includes(x));
   const needServers = dnsSuites.length > 0 || SUITES.includes('leases') || SUITES.includes('p99');
@@ -216,6 +221,7 @@ async function main() {
   const servers = [
     { name: 'node-echo', port: 53530, proc: () => start('node-echo', process.execPath, [join(root, 'bench', 'node-echo.mjs'), '53530']) },
     { name: 'edgedns', port: 53540, dot: 53545, doh: 53555, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
+    { name: 'edgedns-dgram', port: 53560, udpOnly: true, proc: () => start('edgedns-dgram', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns-dgram.yaml')], { EDGEDNS_UDP_IO: 'dgram' }) },
     { name: 'unbound', port: 53531, dot: 53541, doh: 53551, proc: () => start('unbound', 'unbound', ['-d', '-c', join(RUN, 'unbound.conf')]) },
     { name: 'dnsmasq', port: 53532, proc: () => start('dnsmasq', 'dnsmasq', ['--keep-in-foreground', `--conf-file=${join(RUN, 'dnsmasq.conf')}`]) },
     { name: 'dnsdist', port: 53533, dot: 53543, doh: 53553, proc: () => start('dnsdist', 'dnsdist', ['--supervised', '--disable-syslog', '-C', join(RUN, 'dnsdist.conf')]) },
@@ -232,7 +238,7 @@ async function main() {
   const dohQuery = '0000010000010000000000000668303030303005626' + '56e63680474657374000001' + '0001';
   const b64 = Buffer.from(dohQuery, 'hex').toString('base64url');
   for (const suite of dnsSuites) {
-    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' || suite === 'tcp' ? s.name !== 'node-echo' : s[suite]));
+    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' ? s.name !== 'node-echo' : suite === 'tcp' ? s.name !== 'node-echo' && !s.udpOnly : s[suite]));
     for (const s of members) s[`${suite}Runs`] = [];
     for (let r = 0; r < RUNS; r++) {
       const misses = suite === 'miss' ? missFile(r) : '';

@@ -4,12 +4,15 @@
  * mode, and the query log.
  */
 import { execFile } from 'node:child_process';
+import nodeHttp from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../src/admin/admin-client.js';
+import { nativeUdp } from '../src/listen/native-udp.js';
 import { watchEvents } from './helpers/admin-socket.js';
 import { dig } from './helpers/dig.js';
 import { DnsFixture } from './helpers/dns-fixture.js';
@@ -19,6 +22,20 @@ import { missing } from './helpers/system.js';
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }> }>;
 const skip = missing('dig');
+
+interface RawResponse { status: number; headers: nodeHttp.IncomingHttpHeaders; body: Buffer }
+
+/** One request with exactly the headers given (a browser's, a forger's), over TCP or the socket. */
+function raw(where: { port?: number; socketPath?: string }, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request({ host: '127.0.0.1', ...where, method, path, headers: { host: '127.0.0.1', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -77,6 +94,10 @@ log: { queries: true }
     expect(stats.byTransport.udp).toBeGreaterThanOrEqual(5);
     expect(stats.byRcode.NOERROR).toBeGreaterThanOrEqual(5);
     expect(stats.latencyMs.p50).not.toBeNull();
+    // which UDP path this run takes: the native batches when npm ci built them, unless forced off
+    const io = process.env.EDGEDNS_UDP_IO === 'dgram' || nativeUdp().addon === null ? 'dgram' : 'recvmmsg';
+    expect(stats.udpIo).toEqual([expect.objectContaining({ listener: `udp|127.0.0.1|${port}`, io })]);
+    if (io === 'recvmmsg') expect(stats.udpIo[0].datagrams).toBeGreaterThanOrEqual(5);
     const cache = await get('/cache');
     expect(cache).toMatchObject({ hits: 4, misses: 1, entries: 1 });
     expect(cache.hitRatio).toBeCloseTo(0.8);
@@ -122,6 +143,82 @@ log: { queries: true }
     expect((await request({ ...http(), token }, 'POST', '/cache/flush', { name: 'nothing.example' })).status).toBe(200);
     expect((await request({ label: 'sock', socketPath: socket }, 'POST', '/cache/flush', { name: 'nothing.example' })).status).toBe(200);
     expect((await request(http(), 'GET', '/stats')).status).toBe(200); // reads stay open on loopback
+  });
+
+  it('serves the dashboard: over the socket at once, over TCP behind the token\'s login form, under a strict CSP', async () => {
+    const viaSocket = await raw({ socketPath: socket }, 'GET', '/');
+    expect(viaSocket.status).toBe(200);
+    expect(viaSocket.body.toString()).toContain('<script type="module" src="/app.js"></script>');
+    expect(viaSocket.body.toString()).not.toMatch(/<script>|<script [^>]*>[^<]/); // no inline script
+    const csp = String(viaSocket.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(viaSocket.headers['x-content-type-options']).toBe('nosniff');
+    // admin.token-file is set: over TCP the page is the login form until the token is given
+    const form = await raw({ port: adminPort }, 'GET', '/');
+    expect(form.status).toBe(200);
+    expect(form.body.toString()).toContain('<form method="post" action="/login"');
+    expect(form.headers['content-security-policy']).toBe(csp);
+    const wrong = await raw({ port: adminPort }, 'POST', '/login', { origin: `http://127.0.0.1:${adminPort}`, host: `127.0.0.1:${adminPort}`, 'content-type': 'application/x-www-form-urlencoded' }, 'token=guess');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.toString()).toContain('wrong token');
+    const ok = await raw({ port: adminPort }, 'POST', '/login', { origin: `http://127.0.0.1:${adminPort}`, host: `127.0.0.1:${adminPort}`, 'content-type': 'application/x-www-form-urlencoded' }, `token=${token}`);
+    expect(ok.status).toBe(303);
+    const cookie = String(ok.headers['set-cookie']).split(';')[0];
+    expect(String(ok.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
+    const page = await raw({ port: adminPort }, 'GET', '/', { cookie, host: `127.0.0.1:${adminPort}` });
+    expect(page.body.toString()).toContain('src="/app.js"');
+    // the cookie writes only from the page's own origin
+    const own = { cookie, host: `127.0.0.1:${adminPort}`, origin: `http://127.0.0.1:${adminPort}` };
+    const flushNothing = '{"name":"nothing.example"}';
+    expect((await raw({ port: adminPort }, 'POST', '/cache/flush', own, flushNothing)).status).toBe(200);
+    expect((await raw({ port: adminPort }, 'POST', '/cache/flush', { ...own, origin: 'http://evil.example' }, flushNothing)).status).toBe(403);
+    expect((await raw({ port: adminPort }, 'POST', '/cache/flush', { host: own.host, origin: own.origin }, flushNothing)).status).toBe(403);
+  });
+
+  it('the whole page, every file it loads, is under 150 KB gzipped and comes from here', async () => {
+    const seen = new Map<string, number>();
+    const queue = ['/'];
+    while (queue.length > 0) {
+      const path = queue.shift()!;
+      if (seen.has(path)) continue;
+      const res = await raw({ socketPath: socket }, 'GET', path, { 'accept-encoding': 'gzip' });
+      expect(res.status, path).toBe(200);
+      expect(res.headers['content-encoding'], path).toBe('gzip');
+      seen.set(path, res.body.length);
+      const text = gunzipSync(res.body).toString();
+      for (const m of text.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)) queue.push(m[1]);
+      for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) queue.push(new URL(m[1], `http://x${path}`).pathname);
+      expect(text, path).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/); // no CDN, nothing fetched from elsewhere
+    }
+    expect([...seen.keys()]).toEqual(expect.arrayContaining(['/', '/style.css', '/app.js', '/feed.js', '/views/overview.js', '/views/wireguard.js']));
+    const total = [...seen.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThan(150 * 1024);
+    const again = await raw({ socketPath: socket }, 'GET', '/app.js', { 'if-none-match': String((await raw({ socketPath: socket }, 'GET', '/app.js')).headers.etag) });
+    expect(again.status).toBe(304);
+  });
+
+  it('GET /history: 5 s samples of qps by transport and source, for the charts', async () => {
+    const h = await get('/history');
+    expect(h.stepMs).toBe(5000);
+    expect(Array.isArray(h.samples)).toBe(true);
+    const events = await watchEvents(socket);
+    try {
+      const sample = await events.waitFor((e) => e.event === 'sample', 7000);
+      expect(sample?.data).toMatchObject({ qps: { udp: expect.any(Number), tcp: 0, dot: 0, doh: 0 }, sources: expect.objectContaining({ local: expect.any(Number) }), uplinks: [], queueing: [] });
+    } finally {
+      events.close();
+    }
+    expect((await get('/history')).samples.length).toBeGreaterThan(h.samples.length);
+  });
+
+  it('POST /wireguard/peers says why it cannot add one (no tunnel here), and names the key', async () => {
+    const res = await request({ ...http(), token }, 'POST', '/wireguard/peers', { name: 'phone' });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'WG_NOT_CONFIGURED' });
+    expect(JSON.parse((await request({ ...http(), token }, 'POST', '/wireguard/peers', {})).body).error).toBe('name: a peer name is required');
+    expect(JSON.parse((await request({ ...http(), token }, 'POST', '/wireguard/peers', { name: 'x', scope: 'half' })).body).error).toBe('scope: full or split');
   });
 
   it('top names and clients are exact at home rates: a name asked 3 times shows 3', async () => {
@@ -210,5 +307,18 @@ log: { queries: true }
     });
     expect(r.code).toBe(1);
     expect(r.out).toContain('ADMIN_UNSAFE');
+  });
+
+  it('admin.dashboard: false serves the API without the page', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'edgedns-nodash-'));
+    const sock = join(d, 'admin.sock');
+    const off = await EdgednsProcess.start(`listen:\n  - { address: 127.0.0.1, port: ${await freePort()} }\nupstreams: [udp://127.0.0.1:9]\nadmin: { socket: ${sock}, dashboard: false }\n`);
+    try {
+      expect((await raw({ socketPath: sock }, 'GET', '/')).status).toBe(404);
+      expect((await raw({ socketPath: sock }, 'GET', '/app.js')).status).toBe(404);
+      expect((await raw({ socketPath: sock }, 'GET', '/stats')).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
   });
 });

@@ -12,6 +12,9 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
 import { EventStream } from './event-stream.js';
+import { AdminAccess } from './admin-access.js';
+import { DashboardAssets, loginPage, PAGE_HEADERS } from './dashboard-assets.js';
+import { History } from './history.js';
 
 import type { TransportCounts } from '../listen/acl-gate.js';
 import type { AdminSources } from './sources.js';
@@ -21,6 +24,8 @@ export interface AdminConfig {
   http?: string;
   socket?: string;
   tokenFile?: string;
+  /** the web page at `/` (default true) */
+  dashboard?: boolean;
 }
 
 export class AdminError extends EdgeError<'ADMIN_UNSAFE' | 'ADMIN_LISTEN_FAILED' | 'ADMIN_TOKEN'> {}
@@ -72,6 +77,9 @@ export class AdminServer {
   private metrics: Promise<client.Registry> | null = null;
   private readonly qps: QpsMeter;
   readonly events: EventStream;
+  private readonly history: History;
+  private access = new AdminAccess(null, true);
+  private assets: DashboardAssets | null = null;
 
   constructor(private readonly cfg: AdminConfig, private readonly src: AdminSources, private readonly log: Logger) {
     this.qps = new QpsMeter(() => src.resolver().stats.byTransportRcode.reduce((a, b) => a + b, 0));
@@ -87,6 +95,7 @@ export class AdminServer {
       },
       uplinks: (emit) => src.onUplinkTransition(emit),
     });
+    this.history = new History(src, (sample) => this.events.publish('sample', sample));
   }
 
   async start(): Promise<void> {
@@ -98,11 +107,16 @@ export class AdminServer {
       }
       if (!this.token) throw new AdminError('ADMIN_TOKEN', `admin.token-file: ${this.cfg.tokenFile} is empty`);
     }
+    if (this.cfg.dashboard !== false) {
+      this.assets = new DashboardAssets();
+      if (this.assets.missing) this.log.warn(this.assets.missing);
+    }
     if (this.cfg.http) {
       const { host, port } = parseHostPort(this.cfg.http);
       if (!isLoopback(host) && this.token === null) {
         throw new AdminError('ADMIN_UNSAFE', `admin.http: refusing to serve the admin API on ${host} (not loopback) without admin.token-file`);
       }
+      this.access = new AdminAccess(this.token, isLoopback(host));
       await this.listen((req, res) => this.route(req, res, false), { host, port });
     }
     if (this.cfg.socket) {
@@ -127,8 +141,69 @@ export class AdminServer {
 
   private send(res: http.ServerResponse, status: number, body: Json | string, type = 'application/json'): void {
     const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(text);
+  }
+
+  private sendLogin(res: http.ServerResponse, status: number, message: string | null, cookie?: string): void {
+    const text = loginPage(message);
+    res.writeHead(status, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...(cookie ? { 'set-cookie': cookie } : {}) });
+    res.end(text);
+  }
+
+  private readText(req: http.IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let data = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        data += c;
+        if (data.length > 65536) req.destroy(new Error('body too large'));
+      });
+      req.on('end', () => resolve(data));
+      req.on('error', reject);
+    });
+  }
+
+  /** The page, its files, the login form; true when the request was one of those. */
+  private async dashboard(req: http.IncomingMessage, res: http.ServerResponse, path: string, viaSocket: boolean): Promise<boolean> {
+    const assets = this.assets;
+    if (assets === null) return false;
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (req.method === 'POST' && path === '/login') {
+      const form = new URLSearchParams(await this.readText(req));
+      const r = this.access.login(req, form.get('token') ?? '', req.socket.remoteAddress ?? '');
+      if ('cookie' in r) {
+        this.log.info({ client: req.socket.remoteAddress }, 'dashboard login');
+        res.writeHead(303, { location: '/', 'set-cookie': r.cookie, 'content-length': 0, 'cache-control': 'no-store' });
+        res.end();
+      } else {
+        this.log.warn({ client: req.socket.remoteAddress, status: r.status }, `dashboard login refused: ${r.error}`);
+        this.sendLogin(res, r.status, r.error);
+      }
+      return true;
+    }
+    if (req.method === 'POST' && path === '/logout') {
+      res.writeHead(303, { location: '/', 'set-cookie': this.access.logout(req), 'content-length': 0 });
+      res.end();
+      return true;
+    }
+    if (!get || !(assets.has(path) || path === '/login')) return false;
+    if (assets.missing) {
+      this.send(res, 503, { error: assets.missing });
+      return true;
+    }
+    const page = path === '/' || path === '/index.html' || path === '/login';
+    if (page && !viaSocket && this.access.needsLogin && !this.access.hasSession(req)) {
+      this.sendLogin(res, 200, null);
+      return true;
+    }
+    if (path === '/login') {
+      res.writeHead(303, { location: '/', 'content-length': 0 });
+      res.end();
+      return true;
+    }
+    assets.serve(req, res, path);
+    return true;
   }
 
   private readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -153,8 +228,15 @@ export class AdminServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse, viaSocket: boolean): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     try {
-      if (req.method === 'POST' && !viaSocket && this.token !== null && req.headers.authorization !== `Bearer ${this.token}`) {
-        return this.send(res, 401, { error: 'POST needs Authorization: Bearer <token> (admin.token-file)' });
+      if (await this.dashboard(req, res, path, viaSocket)) return;
+      if (!viaSocket) {
+        const v = this.access.check(req, path);
+        if (!v.ok) return this.send(res, v.status, { error: v.error });
+      }
+      if (path.startsWith('/wireguard/peers/') && req.method === 'DELETE') {
+        const name = decodeURIComponent(path.slice('/wireguard/peers/'.length));
+        this.src.removePeer(name);
+        return this.send(res, 200, { removed: name });
       }
       const key = `${req.method} ${path}`;
       switch (key) {
@@ -186,18 +268,28 @@ export class AdminServer {
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
         case 'GET /events': return this.events.attach(req, res);
+        case 'GET /history': return this.send(res, 200, this.history.snapshot());
+        case 'POST /wireguard/peers': {
+          const body = await this.readJson(req);
+          const name = typeof body.name === 'string' ? body.name.trim() : '';
+          if (!name) return this.send(res, 400, { error: 'name: a peer name is required' });
+          const scope = body.scope === 'split' ? 'split' : body.scope === undefined || body.scope === 'full' ? 'full' : null;
+          if (scope === null) return this.send(res, 400, { error: 'scope: full or split' });
+          return this.send(res, 200, await this.src.addPeer(name, scope));
+        }
         case 'GET /ddns': return this.send(res, 200, { enabled: this.src.ddns() !== null, ...(this.src.ddns() ?? {}) });
         case 'GET /metrics': {
           const m = await (this.metrics ??= import('./metrics.js').then((x) => x.createMetrics(this.src)));
           return this.send(res, 200, await m.metrics(), m.contentType);
         }
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/queueing', '/ddns', '/events', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/wireguard/peers', '/queueing', '/ddns', '/events', '/history', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }
     } catch (e) {
-      this.send(res, 400, { error: (e as Error).message });
+      const code = (e as { code?: unknown }).code;
+      this.send(res, 400, { error: (e as Error).message, ...(typeof code === 'string' ? { code } : {}) });
     }
   }
 
@@ -218,11 +310,13 @@ export class AdminServer {
       topClients: r.topClients(10).map((c) => ({ ...c, name: r.nameOf(c.client) ?? null })),
       // exact counts at home rates; estimates only when sampling (or the sketch's capacity) is in force
       topEstimated: r.topEstimated(),
+      udpIo: this.src.udpIo(),
     };
   }
 
   async close(): Promise<void> {
     this.qps.close();
+    this.history.close();
     this.events.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());

@@ -96,6 +96,14 @@ export function createMetrics(src: AdminSources): client.Registry {
     return { buckets: s.latency, sum: s.latencySum };
   });
   const cache = () => src.resolver().cacheStats();
+  gauge(r, 'edgedns_udp_io', '1 per UDP listener, labelled with its I/O path: recvmmsg (native batches) or dgram', ['listener', 'io'], () =>
+    src.udpIo().map((u) => [{ listener: u.listener, io: u.io }, 1]));
+  counter(r, 'edgedns_udp_batches_total', 'recvmmsg calls that returned datagrams (native path)', ['listener'], () =>
+    src.udpIo().filter((u) => u.batches !== undefined).map((u) => [{ listener: u.listener }, u.batches!]));
+  counter(r, 'edgedns_udp_datagrams_total', 'Datagrams received in batches (native path)', ['listener'], () =>
+    src.udpIo().filter((u) => u.datagrams !== undefined).map((u) => [{ listener: u.listener }, u.datagrams!]));
+  counter(r, 'edgedns_udp_send_errors_total', 'Answers the kernel refused to send (native path)', ['listener'], () =>
+    src.udpIo().filter((u) => u.sendErrors !== undefined).map((u) => [{ listener: u.listener }, u.sendErrors!]));
   gauge(r, 'edgedns_cache_entries', 'Answers in the cache', [], () => [[{}, cache().entries]]);
   gauge(r, 'edgedns_cache_bytes', 'Bytes the cache accounts for', [], () => [[{}, cache().bytes]]);
   counter(r, 'edgedns_cache_hits_total', 'Cache hits', [], () => [[{}, cache().hits]]);

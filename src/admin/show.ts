@@ -24,6 +24,7 @@ export function render(view: ShowView, d: J): string {
         `rcode       ${pairs(d.byRcode)}`,
         `answered    ${pairs(d.bySource)}`,
         `refused ${count(d.refused)}, dropped ${count(d.dropped)}, coalesced ${count(d.coalesced)}`,
+        `udp i/o     ${(d.udpIo as J[] | undefined)?.map((u) => `${u.listener.replace(/^udp\|/, '')} ${u.io}${u.io === 'recvmmsg' ? ` (${count(u.datagrams)} datagrams in ${count(u.batches)} batches)` : ''}`).join(', ') || '—'}`,
         '',
         `top names (last 5 minutes${d.topEstimated ? ', estimated' : ''})`,
         table(['name', 'queries'], d.topNames.map((n: J) => [n.name, count(n.count)])),

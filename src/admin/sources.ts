@@ -3,6 +3,7 @@
  */
 import type { ResolverView } from '../resolve/resolver-view.js';
 import type { TransportCounts } from '../listen/acl-gate.js';
+import type { UdpIoStatus } from '../listen/query-handler.js';
 import type { Transition } from '../uplinks/health-machine.js';
 import type { Selection } from '../uplinks/selection.js';
 import type { RoutingStatus, UplinkDetail } from '../uplinks/uplink-monitor.js';
@@ -11,6 +12,8 @@ import type { WireguardStatus } from '../wireguard/wireguard-service.js';
 import type { PolicyEngine, PolicyStatus } from '../uplinks/policies/policy-engine.js';
 import type { ClassStatus, QueueingStatus } from '../aqm/queueing-service.js';
 import type { DdnsStatus } from '../ddns/ddns-service.js';
+import type { AddedPeer } from '../wireguard/wg-command.js';
+import type { TunnelScope } from '../wireguard/wg-model.js';
 
 export interface LeaseView {
   name: string;
@@ -35,6 +38,8 @@ export interface AdminSources {
   resolver: () => ResolverView;
   /** the ACL gate's drops and refusals per transport */
   acl: () => { dropped: TransportCounts; refused: TransportCounts };
+  /** per UDP listener: native batches (recvmmsg) or node:dgram */
+  udpIo: () => UdpIoStatus[];
   leases: () => LeaseView[];
   /** per lease file: health, rows read and skipped, names live, added, removed, conflicts */
   leaseStats: () => object[];
@@ -45,6 +50,10 @@ export interface AdminSources {
   wireguard: () => Promise<WireguardStatus>;
   /** the last peer status read, for metrics */
   wireguardPeers: () => PeerStatus[];
+  /** POST /wireguard/peers: `wg add-peer`'s own code; the client config and its QR (a PNG data: URL), shown once */
+  addPeer: (name: string, scope: TunnelScope) => Promise<AddedPeer & { qr: string }>;
+  /** DELETE /wireguard/peers/NAME: `wg remove-peer`'s own code */
+  removePeer: (name: string) => void;
   /** GET /queueing: per uplink, from `tc -s -j qdisc show` */
   queueing: () => Promise<QueueingStatus[]>;
   /** shaped rates now, for metrics */

@@ -15,6 +15,7 @@ import type { LeaseFeed } from '../leases/lease-feed.js';
 import { LeaseManager } from '../leases/lease-manager.js';
 import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
+import { nativeUdp } from '../listen/native-udp.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
@@ -23,6 +24,9 @@ import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { UPLINKS } from '../uplinks/uplinks-section.js';
 import { WIREGUARD } from '../wireguard/wireguard-section.js';
 import { NO_WIREGUARD, WireguardService } from '../wireguard/wireguard-service.js';
+import { addPeer, wgRemovePeer, type AddedPeer } from '../wireguard/wg-command.js';
+import { qrDataUrl } from '../wireguard/qr.js';
+import { WgError, type TunnelScope } from '../wireguard/wg-model.js';
 import type { Component } from './component.js';
 import type { AppContext } from './context.js';
 
@@ -303,9 +307,12 @@ class DdnsComponent implements Component {
 class WireguardComponent implements Component {
   readonly name = 'wireguard';
   service: WireguardService | null = null;
+  /** the running config: the dashboard's add/remove peer use it as `wg add-peer -c` does */
+  private config: Config | null = null;
   constructor(private readonly ctx: AppContext) {}
 
   async start(c: Config): Promise<void> {
+    this.config = c;
     const settings = sectionOf(c, WIREGUARD);
     if (settings === null) return;
     this.service = new WireguardService(settings, {
@@ -315,6 +322,7 @@ class WireguardComponent implements Component {
   }
 
   async reconfigure(next: Config): Promise<void> {
+    this.config = next;
     const settings = sectionOf(next, WIREGUARD);
     if (settings === null) {
       await this.stop();
@@ -329,6 +337,21 @@ class WireguardComponent implements Component {
 
   status() {
     return this.service?.status() ?? Promise.resolve(NO_WIREGUARD);
+  }
+
+  /** The same code as `edgedns wg add-peer`; the service picks the state file up within a second. */
+  async addPeer(name: string, scope: TunnelScope, selected: string[]): Promise<AddedPeer & { qr: string }> {
+    if (this.config === null) throw new WgError('WG_NOT_CONFIGURED', 'not started');
+    const notes: string[] = [];
+    const added = addPeer(this.config, name, { scope, psk: false, selected }, { err: (t) => notes.push(t) });
+    this.ctx.log.info({ peer: name, addresses: added.addresses }, 'wireguard peer added (admin API)');
+    return { ...added, qr: await qrDataUrl(added.config) };
+  }
+
+  removePeer(name: string): void {
+    if (this.config === null) throw new WgError('WG_NOT_CONFIGURED', 'not started');
+    wgRemovePeer(this.config, name, { err: () => undefined });
+    this.ctx.log.info({ peer: name }, 'wireguard peer removed (admin API)');
   }
 }
 
@@ -349,6 +372,14 @@ class ListenersComponent implements Component {
 
   async start(c: Config): Promise<void> {
     this.limits = { idleMs: c.limits.tcpIdleMs, maxConnections: c.limits.tcpConnections };
+    const udp = nativeUdp();
+    if (udp.addon) this.ctx.log.info({ io: 'recvmmsg' }, 'UDP through the native addon: recvmmsg/sendmmsg batches, IP_PKTINFO');
+    else if (udp.why.startsWith('EDGEDNS_UDP_IO')) this.ctx.log.info({ io: 'dgram', why: udp.why }, `UDP through node:dgram: ${udp.why}`);
+    else this.ctx.log.warn({ io: 'dgram', why: udp.why }, `UDP through node:dgram: ${udp.why}`);
+    const wildcard = c.listen.filter((l) => (l.address === '0.0.0.0' || l.address === '::') && l.protocols.includes('udp'));
+    if (!udp.addon && wildcard.length > 0) {
+      this.ctx.log.warn({ listen: wildcard.map((l) => l.address) }, 'a UDP wildcard listener without the native addon answers from the route\'s source address, not the one asked: list the addresses, or use interface:');
+    }
     this.set = new ListenerSet({
       handler: this.ctx.resolver,
       gate: this.ctx.gate,
@@ -416,6 +447,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const sources: AdminSources = {
     resolver: () => ctx.resolver,
     acl: () => ctx.gate.snapshot(),
+    udpIo: () => listeners.set?.udpIo() ?? [],
     leases: () => leases.status().leases, leaseStats: () => leases.status().sources,
     uplinks: () => uplinks.status(),
     onUplinkTransition: (cb) => uplinks.onTransition(cb),
@@ -424,6 +456,8 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     queueingClasses: () => queueing.service?.classSamples() ?? [],
     wireguard: () => wireguard.status(),
     wireguardPeers: () => wireguard.service?.cachedPeers() ?? [],
+    addPeer: (name, scope) => wireguard.addPeer(name, scope, uplinks.status().selection?.active ?? []),
+    removePeer: (name) => wireguard.removePeer(name),
     policies: () => policies.status(),
     policySnapshot: () => policies.engine?.snapshot() ?? [],
     ddns: () => ddns.service?.status() ?? null,

@@ -64,7 +64,8 @@ export const coreShape = {
     http: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d+$/, 'expected ADDRESS:PORT').optional(),
     socket: z.string().min(1).optional(),
     'token-file': z.string().min(1).optional(),
-  }).default({ http: '127.0.0.1:9153' }),
+    dashboard: z.boolean().default(true),
+  }).default({ http: '127.0.0.1:9153', dashboard: true }),
   cookies: z.strictObject({
     enabled: z.boolean().default(true),
     require: z.boolean().default(false),

@@ -85,7 +85,7 @@ export interface Config {
   upstreamStrategy: UpstreamStrategy;
   upstreamTimeoutMs: number;
   forward: ForwardRule[];
-  admin: { http?: string; socket?: string; tokenFile?: string };
+  admin: { http?: string; socket?: string; tokenFile?: string; dashboard: boolean };
   /** Per stream listener (TCP, DoT): idle timeout and connection cap. */
   limits: { tcpIdleMs: number; tcpConnections: number; udpPool: UdpPoolLimits };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; queries: boolean };

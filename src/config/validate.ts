@@ -173,7 +173,7 @@ export function buildConfig(
       upstreamStrategy: raw['upstream-strategy'],
       upstreamTimeoutMs: raw['upstream-timeout'],
       forward,
-      admin: { http: raw.admin.http, socket: raw.admin.socket, tokenFile: raw.admin['token-file'] },
+      admin: { http: raw.admin.http, socket: raw.admin.socket, tokenFile: raw.admin['token-file'], dashboard: raw.admin.dashboard },
       limits: {
         tcpIdleMs: raw.limits['tcp-idle-timeout'], tcpConnections: raw.limits['tcp-connections'],
         udpPool: { sockets: raw.limits['upstream-udp-sockets'], queriesPerSocket: raw.limits['upstream-socket-queries'], socketLifetimeMs: raw.limits['upstream-socket-lifetime'] },

@@ -8,9 +8,11 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ListenConfig, Protocol } from '../config/types.js';
-import type { Listener, ListenerDeps } from './query-handler.js';
+import type { Listener, ListenerDeps, UdpIoStatus } from './query-handler.js';
 import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { UdpBatchListener } from './udp-batch-listener.js';
+import { nativeUdp } from './native-udp.js';
 import { DohListener } from './doh-listener.js';
 import { isLinkLocalV6 } from '../prefix.js';
 
@@ -26,7 +28,10 @@ export type ListenerFactory = (spec: ListenSpec, deps: ListenerDeps) => Listener
 
 export const basicFactory: ListenerFactory = (spec, deps) => {
   switch (spec.protocol) {
-    case 'udp': return new UdpListener(spec.address, spec.port, deps);
+    case 'udp': {
+      const { addon } = nativeUdp();
+      return addon ? new UdpBatchListener(spec.address, spec.port, deps, addon) : new UdpListener(spec.address, spec.port, deps);
+    }
     case 'tcp': return new StreamListener('tcp', spec.address, spec.port, deps);
     case 'dot': return new StreamListener('dot', spec.address, spec.port, deps);
     case 'doh': return new DohListener(spec.address, spec.port, spec.entry.dohPath, deps);
@@ -121,6 +126,12 @@ export class ListenerSet {
 
   ids(): string[] {
     return [...this.active.keys()];
+  }
+
+  /** Which I/O path each UDP listener uses (for /stats, show stats and /metrics). */
+  udpIo(): UdpIoStatus[] {
+    return [...this.active.values()].filter((a) => a.listener.io !== undefined)
+      .map(({ listener: l }) => ({ listener: l.id, io: l.io!, ...(l.counts?.() ?? {}) }));
   }
 
   async close(): Promise<void> {

@@ -26,8 +26,22 @@ export interface StreamLimits {
   maxConnections: number;
 }
 
+/** A UDP listener's I/O path and, on the native one, its batch counters. */
+export interface UdpIoStatus {
+  listener: string;
+  io: 'recvmmsg' | 'dgram';
+  batches?: number;
+  datagrams?: number;
+  sendCalls?: number;
+  sent?: number;
+  sendErrors?: number;
+}
+
 export interface Listener {
   readonly id: string;
+  /** UDP only: which path carries its datagrams */
+  readonly io?: 'recvmmsg' | 'dgram';
+  counts?(): Omit<UdpIoStatus, 'listener' | 'io'>;
   start(): Promise<void>;
   /** Stop accepting; resolves when sockets are closed (in-flight TCP replies still written). */
   close(): Promise<void>;

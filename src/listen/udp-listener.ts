@@ -1,6 +1,7 @@
 /**
- * DNS over UDP on one address. Node cannot reply from the arrival address of a wildcard socket
- * (no IP_PKTINFO), so there is one socket per address. The message handler is synchronous for
+ * DNS over UDP on one address through node:dgram: the path without the native addon (or with
+ * `EDGEDNS_UDP_IO=dgram`). Node cannot reply from the arrival address of a wildcard socket (no
+ * IP_PKTINFO), so there is one socket per address. The message handler is synchronous for
  * answers that need no I/O: a cache hit goes out before the handler returns.
  */
 import dgram from 'node:dgram';
@@ -13,6 +14,7 @@ const RECV_BUFFER = 4 * 1024 * 1024;
 
 export class UdpListener implements Listener {
   readonly id: string;
+  readonly io = 'dgram' as const;
   private sock: dgram.Socket | null = null;
   /** Replies still waiting on an upstream; close() waits for them. */
   private pending = 0;

@@ -11,8 +11,20 @@ import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext } from './query-context.js';
 
 
-/** One query as the log line and the live feed (`/events`) show it. */
-export function queryEntry(ctx: QueryContext, reply: Buffer | null, seconds: number, zone: LocalZone) {
+/** Why a name went where it went: the zone, a special-use zone, a forward rule, or the default upstreams. */
+function routeOf(ctx: QueryContext): string {
+  const r = ctx.route;
+  if (r === undefined) return 'default upstreams';
+  if (r.kind === 'zone') return `local zone ${r.apex.name}`;
+  if (r.kind === 'special') return `special-use zone ${r.zone.apex}`;
+  return `forward ${r.domain}`;
+}
+
+/**
+ * One query as the log line and the live feed (`/events`) show it. `cacheAgeS`: how long the
+ * cached answer had been held (the live feed only; null when not from the cache).
+ */
+export function queryEntry(ctx: QueryContext, reply: Buffer | null, seconds: number, zone: LocalZone, cacheAgeS: number | null = null) {
   const rcode = reply === null ? null : reply[3] & 0x0f;
   return {
     client: ctx.client.address,
@@ -22,6 +34,8 @@ export function queryEntry(ctx: QueryContext, reply: Buffer | null, seconds: num
     type: typeName(ctx.q.qtype),
     rcode: rcode === null ? null : RCODE_NAMES[rcode] ?? rcode,
     source: ctx.source,
+    route: routeOf(ctx),
+    cacheAgeS,
     upstream: ctx.upstream ?? null,
     uplink: ctx.uplink ?? null,
     ms: Math.round(seconds * 1e5) / 100,

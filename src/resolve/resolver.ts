@@ -361,8 +361,15 @@ export class Resolver implements ResolverView {
       stats.bySource[ctx.source]++;
     }
     if (this.queryLog !== null) this.queryLog.write(ctx, reply, seconds, this.p.zone);
-    if (this.queryTap !== null) this.queryTap(queryEntry(ctx, reply, seconds, this.p.zone));
+    if (this.queryTap !== null) this.queryTap(queryEntry(ctx, reply, seconds, this.p.zone, this.cacheAgeOf(ctx)));
     return reply;
+  }
+
+  /** Seconds the answer had been cached, for the live feed (off the hot path: only while watched). */
+  private cacheAgeOf(ctx: QueryContext): number | null {
+    if (ctx.source !== 'cache' && ctx.source !== 'stale') return null;
+    const entry = this.cache.peekEntry(ctx.q.key);
+    return entry === undefined ? null : Math.round(this.cache.ageOf(entry));
   }
 
   /** Counted and logged (`done`), then held back until an observer has what it needs (e.g. an nft set updated). */

@@ -14,3 +14,8 @@ export function qrTerminal(text: string): Promise<string> {
 export function qrPng(text: string, file: string): Promise<void> {
   return qrcode().then((q) => q.toFile(file, text, { ...OPTIONS, type: 'png', margin: 4, scale: 4 }));
 }
+
+/** For a web page: a PNG as a data: URL (the dashboard's CSP allows data: images only). */
+export function qrDataUrl(text: string): Promise<string> {
+  return qrcode().then((q) => q.toDataURL(text, { ...OPTIONS, type: 'image/png', margin: 4, scale: 6 }));
+}

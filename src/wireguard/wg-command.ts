@@ -57,7 +57,7 @@ export function wgInit(c: Config, io: Io): void {
 }
 
 /** Uplink names in the order the running server prefers them (`selected`); without one, by priority. */
-function uplinkOrder(c: Config, selected: string[] | undefined, io: Io): string[] {
+function uplinkOrder(c: Config, selected: string[] | undefined, io: Pick<Io, 'err'>): string[] {
   const { uplinks } = sectionOf(c, UPLINKS);
   if (uplinks.length === 0) return [];
   if (selected !== undefined && selected.length > 0) return uplinkPreference(selected, uplinks);
@@ -73,7 +73,18 @@ export interface AddPeerOptions {
   selected?: string[];
 }
 
-export async function wgAddPeer(c: Config, name: string, o: AddPeerOptions, io: Io): Promise<void> {
+/** What adding a peer made: the client config (its private key is in it, and nowhere else). */
+export interface AddedPeer {
+  name: string;
+  config: string;
+  addresses: string[];
+  fqdn: string;
+  endpoint: string;
+  uplink: string | null;
+}
+
+/** Add a peer to the state file and render its client config; the CLI and the dashboard both call this. */
+export function addPeer(c: Config, name: string, o: AddPeerOptions, io: Pick<Io, 'err'>): AddedPeer {
   const s = settingsOf(c);
   const peers = loadPeers(s);
   const serverPublic = publicKeyOf(readKeyFile(s.privateKeyFile, 'private key'));
@@ -97,21 +108,26 @@ export async function wgAddPeer(c: Config, name: string, o: AddPeerOptions, io: 
     if (pskFile) rmSync(pskFile, { force: true });
     throw e;
   }
-  const conf = renderClientConf({
+  const config = renderClientConf({
     addresses, dns: s.dns, privateKey: clientPrivate, serverPublicKey: serverPublic, psk,
     endpoint: endpoint.endpoint, allowedIps: clientAllowedIps(s, o.scope),
   });
-  io.out(conf);
-  io.err(`\n${await qrTerminal(conf)}\n`);
+  return { name, config, addresses, fqdn: `${name}.${s.nameSuffix}`, endpoint: endpoint.endpoint, uplink: endpoint.uplink ?? null };
+}
+
+export async function wgAddPeer(c: Config, name: string, o: AddPeerOptions, io: Io): Promise<void> {
+  const added = addPeer(c, name, o, io);
+  io.out(added.config);
+  io.err(`\n${await qrTerminal(added.config)}\n`);
   if (o.png) {
-    await qrPng(conf, o.png);
+    await qrPng(added.config, o.png);
     io.err(`QR written to ${o.png}\n`);
   }
-  io.err(`peer "${name}" added: ${addresses.join(', ')} (${peer.name}.${s.nameSuffix}), endpoint ${endpoint.endpoint}${endpoint.uplink ? ` (uplink ${endpoint.uplink})` : ''}\n`
+  io.err(`peer "${name}" added: ${added.addresses.join(', ')} (${added.fqdn}), endpoint ${added.endpoint}${added.uplink ? ` (uplink ${added.uplink})` : ''}\n`
     + 'a running edgedns applies it within a second; otherwise run: edgedns wg apply -c FILE\n');
 }
 
-export function wgRemovePeer(c: Config, name: string, io: Io): void {
+export function wgRemovePeer(c: Config, name: string, io: Pick<Io, 'err'>): void {
   const s = settingsOf(c);
   if (s.peers.some((p) => p.name === name)) throw new WgError('WG_PEER_INVALID', `peer "${name}" is written in ${c.source}; remove it there`);
   const state = readState(s.stateFile);

@@ -1,0 +1,437 @@
+/*
+ * Batched UDP for the DNS listeners: recvmmsg/sendmmsg on a non-blocking socket that libuv
+ * polls, IP_PKTINFO/IPV6_RECVPKTINFO so a wildcard socket answers from the address a query came
+ * to, SO_REUSEPORT on request. One JS call per received batch; replies queued during that call
+ * leave in one sendmmsg when it returns.
+ *
+ * JS sees two shared buffers per socket: `rx` (BATCH slots of SLOT bytes, the datagrams) and
+ * `meta` (BATCH records of META bytes):
+ *   0  u16 length        2  u8 family (4|6)   3  u8 flags (1: truncated)
+ *   4  u16 source port   8  source address (16 bytes; IPv4 in the first 4)
+ *   24 destination address (16 bytes)         40 u32 interface index
+ * All multi-byte fields are little-endian (x86_64 and arm64 hosts).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <node_api.h>
+#include <uv.h>
+
+#define BATCH 64
+#define SLOT 65536 /* a whole datagram, as node:dgram gives; pages are touched only as far as data goes */
+#define META 48
+#define CTL 64
+#define MAX_BATCHES_PER_WAKE 16 /* then let the loop run other work */
+
+typedef struct {
+  int fd;
+  int family;
+  int closed;
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref on_batch;
+  napi_async_context async;
+  uint8_t *rx;
+  uint8_t *meta;
+  uint8_t *tx;
+  int nsend;
+  struct mmsghdr rmsgs[BATCH];
+  struct iovec riov[BATCH];
+  struct sockaddr_storage rname[BATCH];
+  char rctl[BATCH][CTL];
+  struct mmsghdr smsgs[BATCH];
+  struct iovec siov[BATCH];
+  struct sockaddr_storage sname[BATCH];
+  char sctl[BATCH][CTL];
+  /* counters: batches, datagrams, sendmmsg calls, datagrams sent, send errors, truncated */
+  double counts[6];
+} sock_t;
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "UDP_BATCH", #call " failed"); return NULL; } } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err, const char *address, int port) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s %s %s:%d", what, strerror(err), address, port);
+  napi_value m, e, c;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, NULL, m, &e);
+  const char *code = err == EADDRINUSE ? "EADDRINUSE" : err == EACCES ? "EACCES" : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL" : "EIO";
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_set_named_property(env, e, "code", c);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static void fill_meta(sock_t *s, int i) {
+  struct mmsghdr *m = &s->rmsgs[i];
+  uint8_t *r = s->meta + i * META;
+  memset(r, 0, META);
+  uint32_t len = m->msg_len > 0xffff ? 0xffff : m->msg_len;
+  r[0] = len & 0xff;
+  r[1] = len >> 8;
+  r[3] = (m->msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+  if (r[3]) s->counts[5]++;
+  struct sockaddr_storage *ss = &s->rname[i];
+  if (ss->ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    r[2] = 4;
+    uint16_t port = ntohs(a->sin_port);
+    r[4] = port & 0xff;
+    r[5] = port >> 8;
+    memcpy(r + 8, &a->sin_addr, 4);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    r[2] = 6;
+    uint16_t port = ntohs(a->sin6_port);
+    r[4] = port & 0xff;
+    r[5] = port >> 8;
+    memcpy(r + 8, &a->sin6_addr, 16);
+  }
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m->msg_hdr); c != NULL; c = CMSG_NXTHDR(&m->msg_hdr, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo *p = (struct in_pktinfo *)CMSG_DATA(c);
+      memcpy(r + 24, &p->ipi_addr, 4);
+      memcpy(r + 40, &p->ipi_ifindex, 4);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      struct in6_pktinfo *p = (struct in6_pktinfo *)CMSG_DATA(c);
+      memcpy(r + 24, &p->ipi6_addr, 16);
+      memcpy(r + 40, &p->ipi6_ifindex, 4);
+    }
+  }
+}
+
+/* Address, port and the reply's source address (from a meta record) into one send slot. */
+static void prepare_send(sock_t *s, struct msghdr *h, struct sockaddr_storage *name, char *ctl, const uint8_t *r) {
+  memset(name, 0, sizeof *name);
+  memset(ctl, 0, CTL);
+  uint16_t port = (uint16_t)(r[4] | (r[5] << 8));
+  h->msg_name = name;
+  h->msg_control = ctl;
+  if (r[2] == 4 && s->family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)name;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    memcpy(&a->sin_addr, r + 8, 4);
+    h->msg_namelen = sizeof *a;
+    h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+    struct cmsghdr *c = CMSG_FIRSTHDR(h);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo *p = (struct in_pktinfo *)CMSG_DATA(c);
+    memcpy(&p->ipi_spec_dst, r + 24, 4); /* the source address of the reply: where the query came to */
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)name;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    memcpy(&a->sin6_addr, r + 8, 16);
+    uint32_t ifindex;
+    memcpy(&ifindex, r + 40, 4);
+    if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) a->sin6_scope_id = ifindex;
+    h->msg_namelen = sizeof *a;
+    h->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+    struct cmsghdr *c = CMSG_FIRSTHDR(h);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+    struct in6_pktinfo *p = (struct in6_pktinfo *)CMSG_DATA(c);
+    memcpy(&p->ipi6_addr, r + 24, 16);
+    p->ipi6_ifindex = ifindex;
+  }
+}
+
+static void flush(sock_t *s) {
+  int off = 0;
+  while (off < s->nsend) {
+    int n = sendmmsg(s->fd, s->smsgs + off, (unsigned)(s->nsend - off), MSG_DONTWAIT);
+    s->counts[2]++;
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      /* EAGAIN (send buffer full) or an unroutable client: the rest of this batch is lost, as a kernel drop would lose it */
+      s->counts[4] += s->nsend - off;
+      break;
+    }
+    s->counts[3] += n;
+    off += n;
+  }
+  s->nsend = 0;
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  sock_t *s = (sock_t *)handle->data;
+  if (status < 0 || !(events & UV_READABLE) || s->closed) return;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[1], result;
+  napi_get_reference_value(env, s->on_batch, &cb);
+  napi_get_global(env, &recv); /* make_callback needs an object as `this` */
+  for (int round = 0; round < MAX_BATCHES_PER_WAKE && !s->closed; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      struct msghdr *h = &s->rmsgs[i].msg_hdr;
+      s->riov[i].iov_base = s->rx + (size_t)i * SLOT;
+      s->riov[i].iov_len = SLOT;
+      h->msg_iov = &s->riov[i];
+      h->msg_iovlen = 1;
+      h->msg_name = &s->rname[i];
+      h->msg_namelen = sizeof s->rname[i];
+      h->msg_control = s->rctl[i];
+      h->msg_controllen = CTL;
+      h->msg_flags = 0;
+    }
+    int n = recvmmsg(s->fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) fill_meta(s, i);
+    s->counts[0]++;
+    s->counts[1] += n;
+    napi_create_int32(env, n, &argv[0]);
+    /* make_callback: microtasks (a promise resolved by a cache hit's bookkeeping) run after it, as after any I/O callback */
+    napi_status st = napi_make_callback(env, s->async, recv, cb, 1, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err); /* the listener catches its own errors; this is a bug, reported as Node reports one */
+    }
+    if (s->nsend > 0) flush(s);
+    if (n < BATCH) break;
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void free_sock(uv_handle_t *handle) {
+  sock_t *s = (sock_t *)handle->data;
+  free(s->rx);
+  free(s->meta);
+  free(s->tx);
+  free(s);
+}
+
+static sock_t *unwrap(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "UDP_BATCH", "not a socket handle");
+    return NULL;
+  }
+  return (sock_t *)p;
+}
+
+/* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void)
+ *   → { handle, rx: ArrayBuffer, meta: ArrayBuffer, port } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char address[64];
+  size_t alen;
+  int32_t port, rcvbuf;
+  bool reuse;
+  CHECK(napi_get_value_string_utf8(env, argv[0], address, sizeof address, &alen));
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  CHECK(napi_get_value_bool(env, argv[2], &reuse));
+  CHECK(napi_get_value_int32(env, argv[3], &rcvbuf));
+
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sslen;
+  int family;
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, address, &a4->sin_addr) == 1) {
+    family = AF_INET;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    sslen = sizeof *a4;
+  } else if (inet_pton(AF_INET6, address, &a6->sin6_addr) == 1) {
+    family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    sslen = sizeof *a6;
+  } else {
+    napi_throw_type_error(env, "UDP_BATCH", "not an IP address");
+    return NULL;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno, address, port);
+  int one = 1;
+  if (family == AF_INET) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  else {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  }
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt SO_REUSEPORT", e, address, port);
+  }
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* capped by net.core.rmem_max */
+  if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e, address, port);
+  }
+  struct sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  getsockname(fd, (struct sockaddr *)&bound, &blen);
+  int bport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
+
+  sock_t *s = calloc(1, sizeof *s);
+  s->rx = malloc((size_t)BATCH * SLOT);
+  s->meta = calloc(BATCH, META);
+  s->tx = malloc((size_t)BATCH * SLOT);
+  if (!s || !s->rx || !s->meta || !s->tx) {
+    close(fd);
+    napi_throw_error(env, "UDP_BATCH", "out of memory");
+    return NULL;
+  }
+  s->fd = fd;
+  s->family = family;
+  s->env = env;
+  CHECK(napi_create_reference(env, argv[4], 1, &s->on_batch));
+  napi_value resource_name;
+  napi_create_string_utf8(env, "edgedns:udp-batch", NAPI_AUTO_LENGTH, &resource_name);
+  CHECK(napi_async_init(env, NULL, resource_name, &s->async));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  uv_poll_init(loop, &s->poll, fd);
+  s->poll.data = s;
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+
+  napi_value out, handle, rx, meta, vport;
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_external(env, s, NULL, NULL, &handle));
+  CHECK(napi_create_external_arraybuffer(env, s->rx, (size_t)BATCH * SLOT, NULL, NULL, &rx));
+  CHECK(napi_create_external_arraybuffer(env, s->meta, BATCH * META, NULL, NULL, &meta));
+  CHECK(napi_create_int32(env, bport, &vport));
+  napi_set_named_property(env, out, "handle", handle);
+  napi_set_named_property(env, out, "rx", rx);
+  napi_set_named_property(env, out, "meta", meta);
+  napi_set_named_property(env, out, "port", vport);
+  return out;
+}
+
+static int buffer_arg(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is;
+  napi_is_buffer(env, v, &is);
+  if (is) return napi_get_buffer_info(env, v, data, len) == napi_ok;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return 0;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok;
+}
+
+/* reply(handle, slot, buffer): queue an answer to datagram `slot` of the batch being handled. */
+static napi_value js_reply(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s || s->closed) return NULL;
+  int32_t slot;
+  CHECK(napi_get_value_int32(env, argv[1], &slot));
+  void *data;
+  size_t len;
+  if (slot < 0 || slot >= BATCH || !buffer_arg(env, argv[2], &data, &len) || len > SLOT) {
+    napi_throw_range_error(env, "UDP_BATCH", "bad slot or reply");
+    return NULL;
+  }
+  if (s->nsend == BATCH) flush(s);
+  int k = s->nsend++;
+  memcpy(s->tx + (size_t)k * SLOT, data, len);
+  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
+  s->siov[k].iov_len = len;
+  struct msghdr *h = &s->smsgs[k].msg_hdr;
+  memset(h, 0, sizeof *h);
+  h->msg_iov = &s->siov[k];
+  h->msg_iovlen = 1;
+  prepare_send(s, h, &s->sname[k], s->sctl[k], s->meta + slot * META);
+  return NULL;
+}
+
+/* sendTo(handle, meta: Uint8Array (one 48-byte record, kept from its batch), buffer): an answer that waited on I/O. */
+static napi_value js_send_to(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s || s->closed) return NULL;
+  void *meta, *data;
+  size_t mlen, len;
+  if (!buffer_arg(env, argv[1], &meta, &mlen) || mlen < META || !buffer_arg(env, argv[2], &data, &len)) {
+    napi_throw_type_error(env, "UDP_BATCH", "bad record or reply");
+    return NULL;
+  }
+  struct msghdr h;
+  struct iovec iov = { data, len };
+  struct sockaddr_storage name;
+  char ctl[CTL];
+  memset(&h, 0, sizeof h);
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  prepare_send(s, &h, &name, ctl, (const uint8_t *)meta);
+  if (sendmsg(s->fd, &h, MSG_DONTWAIT) < 0) s->counts[4]++;
+  else s->counts[3]++;
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s || s->closed) return NULL;
+  s->closed = 1;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  napi_delete_reference(env, s->on_batch);
+  napi_async_destroy(env, s->async);
+  uv_close((uv_handle_t *)&s->poll, free_sock);
+  return NULL;
+}
+
+/* stats(handle) → [batches, datagrams, sendmmsg calls, sent, send errors, truncated] */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  napi_value arr;
+  CHECK(napi_create_array_with_length(env, 6, &arr));
+  for (uint32_t i = 0; i < 6; i++) {
+    napi_value v;
+    napi_create_double(env, s->counts[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
+    { "reply", NULL, js_reply, NULL, NULL, NULL, napi_default, NULL },
+    { "sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL },
+    { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_value v;
+  napi_create_int32(env, BATCH, &v);
+  napi_set_named_property(env, exports, "BATCH", v);
+  napi_create_int32(env, SLOT, &v);
+  napi_set_named_property(env, exports, "SLOT", v);
+  napi_create_int32(env, META, &v);
+  napi_set_named_property(env, exports, "META", v);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,106 @@
+/**
+ * DNS over UDP through the native addon: the kernel hands over up to 64 datagrams per
+ * recvmmsg, this handles them in one call, and the answers ready by its end leave in one
+ * sendmmsg. IP_PKTINFO gives each query's destination address, so a wildcard socket
+ * (`address: 0.0.0.0` or `::`) answers from the address it was asked on. Each datagram is
+ * handled alone: a bad one is answered or dropped exactly as on node:dgram and never touches
+ * the others of its batch.
+ */
+import { Buffer } from 'node:buffer';
+import type { ClientInfo } from '../resolve/query-context.js';
+import { ipv4Text, ipv6Text } from './ip-text.js';
+import type { NativeUdp } from './native-udp.js';
+import type { Listener, ListenerDeps } from './query-handler.js';
+
+const RECV_BUFFER = 4 * 1024 * 1024;
+
+export class UdpBatchListener implements Listener {
+  readonly id: string;
+  readonly io = 'recvmmsg' as const;
+  private handle: unknown = null;
+  /** the port bound (the configured one, or the kernel's pick for port 0) */
+  boundPort = 0;
+  private rx: Buffer = Buffer.alloc(0);
+  private meta: Uint8Array = new Uint8Array(0);
+  private pending = 0;
+  private draining = false;
+  private drained: (() => void) | null = null;
+
+  constructor(private readonly address: string, private readonly port: number, private readonly deps: ListenerDeps, private readonly addon: NativeUdp) {
+    this.id = `udp|${address}|${port}`;
+  }
+
+  async start(): Promise<void> {
+    const s = this.addon.open(this.address, this.port, false, RECV_BUFFER, (n) => this.batch(n));
+    this.handle = s.handle;
+    this.boundPort = s.port;
+    this.rx = Buffer.from(s.rx);
+    this.meta = new Uint8Array(s.meta);
+  }
+
+  private batch(n: number): void {
+    if (this.draining) return;
+    for (let i = 0; i < n; i++) {
+      try {
+        this.one(i);
+      } catch (e) {
+        this.deps.onError(e as Error, this.id); // a bug, never a crash: this datagram is dropped, the rest go on
+      }
+    }
+  }
+
+  private one(i: number): void {
+    const { handler, gate } = this.deps;
+    const { META, SLOT } = this.addon;
+    const meta = this.meta;
+    const m = i * META;
+    const address = meta[m + 2] === 4 ? ipv4Text(meta, m + 8) : ipv6Text(meta, m + 8);
+    const action = gate.check(address, 'udp');
+    if (action === 'drop') return;
+    const len = meta[m] | (meta[m + 1] << 8);
+    // Its own copy: an answer that waits on an upstream reads the query after this batch's slots are reused.
+    const msg = Buffer.allocUnsafe(len);
+    this.rx.copy(msg, 0, i * SLOT, i * SLOT + len);
+    const client: ClientInfo = { address, transport: 'udp', maxSize: 0, padBlock: 0 };
+    let r;
+    if (action === 'refuse') {
+      gate.countRefused('udp');
+      r = handler.refuse(msg, client);
+    } else r = handler.handle(msg, client);
+    if (r === null) return;
+    if (!(r instanceof Promise)) {
+      // Message lists (zone transfers) are stream-only: over UDP the resolver answers AXFR with FORMERR.
+      this.addon.reply(this.handle, i, r as Buffer);
+      return;
+    }
+    const to = meta.slice(m, m + META);
+    this.pending++;
+    r.then((b) => this.late(to, b), (e: Error) => { this.late(to, null); this.deps.onError(e, this.id); });
+  }
+
+  private late(to: Uint8Array, b: Buffer | null): void {
+    if (b !== null && this.handle !== null) this.addon.sendTo(this.handle, to, b);
+    if (--this.pending === 0 && this.drained) this.drained();
+  }
+
+  /** [batches, datagrams, sendmmsg calls, sent, send errors] for /stats and /metrics. */
+  counts(): { batches: number; datagrams: number; sendCalls: number; sent: number; sendErrors: number } {
+    if (this.handle === null) return { batches: 0, datagrams: 0, sendCalls: 0, sent: 0, sendErrors: 0 };
+    const [batches, datagrams, sendCalls, sent, sendErrors] = this.addon.stats(this.handle);
+    return { batches, datagrams, sendCalls, sent, sendErrors };
+  }
+
+  /** Ignore new queries, send the replies still owed (up to 5 s), then close. */
+  async close(): Promise<void> {
+    if (this.handle === null) return;
+    this.draining = true;
+    if (this.pending > 0) {
+      await new Promise<void>((resolve) => {
+        const cap = setTimeout(resolve, 5000);
+        this.drained = () => { clearTimeout(cap); resolve(); };
+      });
+    }
+    this.addon.close(this.handle);
+    this.handle = null;
+  }
+}
