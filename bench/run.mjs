@@ -2,7 +2,7 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
 // Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing]
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
-  suites: { type: 'string', default: 'udp,miss,zone,p99,tcp,dot,doh,leases,ddns,uplinks,aqm,queueing' },
+  suites: { type: 'string', default: 'udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
@@ -34,6 +34,9 @@ function have(cmd) {
   try { sh('sh', ['-c', `command -v ${cmd}`]); return true; } catch { return false; }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** How npm start and contrib/edgedns.service run edgedns's Node (a 4 MB young generation). */
+const EDGEDNS_NODE = process.env.EDGEDNS_BENCH_NODE_FLAGS !== undefined ? process.env.EDGEDNS_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4'];
 
 function start(name, cmd, args, env = {}) {
   const child = spawn('taskset', ['-c', '1', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -116,7 +119,7 @@ async function leasesSuite() {
     `leases: { kea4: ${file}, ttl: 300s }`, '',
   ].join('\n'));
   const t0 = Date.now();
-  const p = start('edgedns-leases', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns-leases.yaml')]);
+  const p = start('edgedns-leases', process.execPath, [...EDGEDNS_NODE, join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns-leases.yaml')]);
   let loadMs = NaN;
   while (Date.now() - t0 < 30_000) {
     if ((await askA(53560, 'h49999.home.arpa', 20)) === '10.0.195.79') { loadMs = Date.now() - t0; break; }
@@ -156,8 +159,8 @@ async function leasesSuite() {
 }
 
 /** DoH load with h2load (dnsperf 2.10's DoH mode loses queries above one client, two in flight). */
-function h2load(url) {
-  const out = sh('taskset', ['-c', '0', 'h2load', '-D', String(SECONDS), '-c', '10', '-m', '10', '-t', '1', url], { maxBuffer: 1 << 24 });
+function h2load(url, clients = 10, streams = 10) {
+  const out = sh('taskset', ['-c', '0', 'h2load', '-D', String(SECONDS), '-c', String(clients), '-m', String(streams), '-t', '1', url], { maxBuffer: 1 << 24 });
   const qps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]);
   const ok = Number(/(\d+) succeeded/.exec(out)?.[1]);
   const done = Number(/(\d+) done/.exec(out)?.[1]);
@@ -210,7 +213,7 @@ async function main() {
     'upstreams: [udp://127.0.0.2:5301]', 'forward: [{ domain: bench.test, upstreams: [udp://127.0.0.2:5301] }]', 'cache: { size: 128MB }', 'log: { level: warn }', 'admin: {}', '',
   ].join('\n'));
 
-  const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'tcp', 'dot', 'doh'].includes(x));
+  const dnsSuites = SUITES.filter((x) => ['udp', 'miss', 'tcp', 'dot', 'doh', 'doh100'].includes(x));
   const needServers = dnsSuites.length > 0 || SUITES.includes('leases') || SUITES.includes('p99');
   // Cache misses: names no server has seen (NSD's *.miss wildcard), new ones for every run.
   const missFile = (r) => {
@@ -220,8 +223,8 @@ async function main() {
   };
   const servers = [
     { name: 'node-echo', port: 53530, proc: () => start('node-echo', process.execPath, [join(root, 'bench', 'node-echo.mjs'), '53530']) },
-    { name: 'edgedns', port: 53540, dot: 53545, doh: 53555, proc: () => start('edgedns', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
-    { name: 'edgedns-dgram', port: 53560, udpOnly: true, proc: () => start('edgedns-dgram', process.execPath, [join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns-dgram.yaml')], { EDGEDNS_UDP_IO: 'dgram' }) },
+    { name: 'edgedns', port: 53540, dot: 53545, doh: 53555, proc: () => start('edgedns', process.execPath, [...EDGEDNS_NODE, join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns.yaml')]) },
+    { name: 'edgedns-dgram', port: 53560, udpOnly: true, proc: () => start('edgedns-dgram', process.execPath, [...EDGEDNS_NODE, join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(RUN, 'edgedns-dgram.yaml')], { EDGEDNS_UDP_IO: 'dgram' }) },
     { name: 'unbound', port: 53531, dot: 53541, doh: 53551, proc: () => start('unbound', 'unbound', ['-d', '-c', join(RUN, 'unbound.conf')]) },
     { name: 'dnsmasq', port: 53532, proc: () => start('dnsmasq', 'dnsmasq', ['--keep-in-foreground', `--conf-file=${join(RUN, 'dnsmasq.conf')}`]) },
     { name: 'dnsdist', port: 53533, dot: 53543, doh: 53553, proc: () => start('dnsdist', 'dnsdist', ['--supervised', '--disable-syslog', '-C', join(RUN, 'dnsdist.conf')]) },
@@ -238,7 +241,7 @@ async function main() {
   const dohQuery = '0000010000010000000000000668303030303005626' + '56e63680474657374000001' + '0001';
   const b64 = Buffer.from(dohQuery, 'hex').toString('base64url');
   for (const suite of dnsSuites) {
-    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' ? s.name !== 'node-echo' : suite === 'tcp' ? s.name !== 'node-echo' && !s.udpOnly : s[suite]));
+    const members = servers.filter((s) => suite === 'udp' || (suite === 'miss' ? s.name !== 'node-echo' : suite === 'tcp' ? s.name !== 'node-echo' && !s.udpOnly : suite === 'doh100' ? s.doh : s[suite]));
     for (const s of members) s[`${suite}Runs`] = [];
     for (let r = 0; r < RUNS; r++) {
       const misses = suite === 'miss' ? missFile(r) : '';
@@ -248,6 +251,7 @@ async function main() {
         else if (suite === 'tcp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-m', 'tcp', '-l', String(SECONDS), '-c', '10']);
         else if (suite === 'udp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
         else if (suite === 'dot') res = dnsperf(s.dot, join(RUN, 'queries.txt'), ['-m', 'dot', '-l', String(SECONDS), '-c', '10']);
+        else if (suite === 'doh100') res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`, 100, 1);
         else res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`);
         s[`${suite}Runs`].push(res);
         console.log(`${suite} run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps${res.latUs ? `, ${res.latUs.toFixed(0)} µs` : ''}${res.lost !== undefined ? `, lost ${res.lost}` : ''}`);
@@ -350,14 +354,24 @@ ${Object.entries(res.p99).map(([n, x]) => `| ${n} | ${x.p50.toFixed(3)} | ${x.p9
 
 Target: p99 at 10k qps ≤ Unbound's — edgedns ${res.p99.edgedns && res.p99.unbound ? `${(res.p99.edgedns.p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's p99` : '—'}.
 
-` : ''}${res.zone ? zoneSection(res.zone, res.udp?.edgedns?.median) : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
+` : ''}${res.zone ? zoneSection(res.zone, res.udp?.edgedns?.median) : ''}${res.tcp ? `## TCP (\`dnsperf -m tcp -c 10\`)
+
+${table('tcp', false)}
+Target: TCP ≥ 1.0× dnsdist — ${pct(res.tcp.edgedns?.median, res.tcp.dnsdist?.median)} of dnsdist.
+
+` : ''}${res.dot ? `## DoT (\`dnsperf -m dot -c 10\`)
 
 ${table('dot', false)}
+Target: DoT ≥ 1.0× dnsdist — ${pct(res.dot.edgedns?.median, res.dot.dnsdist?.median)} of dnsdist.
 ` : ''}${res.doh ? `## DoH (\`h2load -c 10 -m 10\`, one cached question, HTTP/2 GET)
 
 ${table('doh', false)}
 Targets: edgedns DoT and DoH cache-hit throughput ≥ Unbound's in the same run —
 DoT ${pct(res.dot?.edgedns?.median, res.dot?.unbound?.median)}, DoH ${pct(res.doh?.edgedns?.median, res.doh?.unbound?.median)} of Unbound.
+` : ''}${res.doh100 ? `## DoH, 100 connections (\`h2load -c 100 -m 1\`, one cached question)
+
+${table('doh100', false)}
+Targets: DoH ≥ 1.0× Unbound — ${pct(res.doh100.edgedns?.median, res.doh100.unbound?.median)}; RSS ≤ 120 MB while serving 100 DoH connections — edgedns ${res.doh100.edgedns ? `${res.doh100.edgedns.rss.toFixed(0)} MB` : '—'}.
 ` : ''}${res.leases ? `
 ## Kea leases
 

@@ -206,6 +206,15 @@ admin: { http: "192.168.50.1:${PORT}", socket: ${socket}, token-file: ${dir}/tok
     await page.fill('#name-search', 'printer');
     await visible(page.locator('tr', { hasText: '192.168.50.9' }));
     await count('the search to hide the lease', page.locator('tr', { hasText: 'laptop.home.arpa' }), 0);
+    // A second client asks for a name the static records hold: the page says who won.
+    lab.leaseOnce('02:00:00:00:0d:02', 'printer');
+    await wait('the lease that lost to the static record', async () =>
+      (await adminGet(socket, '/leases')).leases.some((l: { name: string; state: string }) => l.name === 'printer.home.arpa' && l.state === 'static-wins'), 10_000);
+    await page.goto(`${BASE}/#names`);
+    const conflicts = page.locator('.card', { hasText: 'Conflicts: who won' });
+    await hasText('the conflict and its winner', conflicts, 'a static record has the name');
+    await hasText('what is served', conflicts, '192.168.50.9 (static)');
+    await shot('names-conflict');
   });
 
   it('an uplink going down shows on the page within 2 s, by the live stream', async () => {

@@ -18,7 +18,7 @@ import { freePort } from './helpers/ports.js';
 import { frameOf } from './helpers/raw-client.js';
 import { missing } from './helpers/system.js';
 
-const skip = missing('dig', 'kdig', 'curl', 'nghttp', 'openssl');
+const skip = missing('dig', 'kdig', 'curl', 'nghttp', 'h2load', 'openssl');
 
 function dotExchange(port: number, ca: string, query: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -132,6 +132,28 @@ admin: { socket: ${certs.dir}/admin.sock }
     const nx = JSON.parse((await curl(['--cacert', certs.ca, `${doh()}?name=nope.home.arpa&type=AAAA`])).body);
     expect(nx.Status).toBe(3);
     expect(nx.Authority[0].type).toBe(6);
+  });
+
+  it('serves undici over HTTP/2 (GET and POST on one connection) and h2load\'s 400 requests on 4 connections', async () => {
+    const { Agent, request } = await import('undici');
+    const agent = new Agent({ allowH2: true, connect: { ca: readFileSync(certs.ca) } });
+    try {
+      const q = makeQuery('printer.home.arpa', 'A', { id: 0 });
+      const get = await request(`${doh()}?dns=${q.toString('base64url')}`, { dispatcher: agent, headers: { accept: 'application/dns-message' } });
+      expect(get.statusCode).toBe(200);
+      expect(get.headers['content-type']).toBe('application/dns-message');
+      expect(decode(Buffer.from(await get.body.arrayBuffer())).answers![0].data).toBe('127.0.0.1');
+      const post = await request(doh(), { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: q });
+      expect(post.statusCode).toBe(200);
+      expect(decode(Buffer.from(await post.body.arrayBuffer())).answers![0].data).toBe('127.0.0.1');
+    } finally {
+      await agent.close();
+    }
+    const q = makeQuery('printer.home.arpa', 'A', { id: 0 });
+    const out = await new Promise<string>((resolve) => {
+      execFile('h2load', ['-n', '400', '-c', '4', '-m', '10', `${doh()}?dns=${q.toString('base64url')}`], { timeout: 20_000 }, (_e, stdout) => resolve(stdout));
+    });
+    expect(out).toMatch(/400 succeeded, 0 failed, 0 errored/);
   });
 
   it('sends each HTTP/2 answer as one DATA frame with END_STREAM', async () => {

@@ -104,6 +104,8 @@ export function createMetrics(src: AdminSources): client.Registry {
     src.udpIo().filter((u) => u.datagrams !== undefined).map((u) => [{ listener: u.listener }, u.datagrams!]));
   counter(r, 'edgedns_udp_send_errors_total', 'Answers the kernel refused to send (native path)', ['listener'], () =>
     src.udpIo().filter((u) => u.sendErrors !== undefined).map((u) => [{ listener: u.listener }, u.sendErrors!]));
+  counter(r, 'edgedns_doh_h2_refused_total', 'HTTP/2 (DoH) connections closed and streams refused, by reason (badPreface, frameSize, continuationFlood, headerBlock, headerList, hpack, rapidReset, pingFlood, settingsFlood, streamIdBackwards, refusedStream, flowControl, protocol, slowReader)', ['reason'], () =>
+    Object.entries(src.dohRefused()).map(([reason, n]) => [{ reason }, n]));
   gauge(r, 'edgedns_cache_entries', 'Answers in the cache', [], () => [[{}, cache().entries]]);
   gauge(r, 'edgedns_cache_bytes', 'Bytes the cache accounts for', [], () => [[{}, cache().bytes]]);
   counter(r, 'edgedns_cache_hits_total', 'Cache hits', [], () => [[{}, cache().hits]]);

@@ -38,6 +38,8 @@ export interface AdminSources {
   resolver: () => ResolverView;
   /** the ACL gate's drops and refusals per transport */
   acl: () => { dropped: TransportCounts; refused: TransportCounts };
+  /** HTTP/2 connections and streams the DoH listeners refused, by reason */
+  dohRefused: () => Record<string, number>;
   /** per UDP listener: native batches (recvmmsg) or node:dgram */
   udpIo: () => UdpIoStatus[];
   leases: () => LeaseView[];

@@ -16,6 +16,7 @@ import { LeaseManager } from '../leases/lease-manager.js';
 import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
 import { nativeUdp } from '../listen/native-udp.js';
+import { DohListener } from '../listen/doh-listener.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
@@ -448,6 +449,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     resolver: () => ctx.resolver,
     acl: () => ctx.gate.snapshot(),
     udpIo: () => listeners.set?.udpIo() ?? [],
+    dohRefused: () => DohListener.h2Counters,
     leases: () => leases.status().leases, leaseStats: () => leases.status().sources,
     uplinks: () => uplinks.status(),
     onUplinkTransition: (cb) => uplinks.onTransition(cb),

@@ -31,7 +31,6 @@ export function names(_feed: Feed): View {
   function winner(lease: Lease): string {
     const type = lease.address.includes(':') ? 'AAAA' : 'A';
     const served = zone.records.filter((r) => r.name === lease.name && r.type === type);
-    if (lease.state === 'static-wins') return 'the static record is served';
     if (served.length === 0) return 'nothing served';
     return `served: ${served.map((r) => `${r.value} (${r.origin})`).join(', ')}`;
   }
