@@ -46,7 +46,7 @@ function servers(run) {
   const haveKnot = (() => { try { execFileSync('sh', ['-c', 'command -v knotd'], { stdio: 'ignore' }); return true; } catch { return false; } })();
   if (!haveKnot) console.log('ddns: knotd not installed (apt-get install knot): edgedns alone');
   return [
-    { name: 'edgedns', port: 53580, cmd: [process.execPath, join(run, '..', '..', 'bin', 'edgedns.js'), 'serve', '-c', join(dir, 'edgedns.yaml')] },
+    { name: 'edgedns', port: 53580, cmd: [process.execPath, '--max-semi-space-size=4', join(run, '..', '..', 'bin', 'edgedns.js'), 'serve', '-c', join(dir, 'edgedns.yaml')] },
     { name: 'knot', port: 53590, cmd: ['knotd', '-c', join(dir, 'knot', 'knot.conf')] },
   ].filter((s) => s.name !== 'knot' || haveKnot);
 }

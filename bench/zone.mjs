@@ -21,7 +21,7 @@ export async function zoneSuite({ root, run, runs, seconds, start, dnsperf, wait
     'remote-control:', '  control-enable: no', '',
   ].join('\n'));
   const servers = [
-    { name: 'edgedns', port: 53570, cmd: [process.execPath, join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(run, 'edgedns-zone.yaml')] },
+    { name: 'edgedns', port: 53570, cmd: [process.execPath, '--max-semi-space-size=4', join(root, 'bin', 'edgedns.js'), 'serve', '-c', join(run, 'edgedns-zone.yaml')] },
     { name: 'unbound', port: 53571, cmd: ['unbound', '-d', '-c', join(run, 'unbound-zone.conf')] },
   ];
   for (const s of servers) {

@@ -357,6 +357,42 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* queueTo(handle, meta: Uint8Array (one 48-byte record, kept from its batch), buffer): an answer
+ * that waited on I/O, queued with the others of this turn; flush(handle) sends them in one sendmmsg. */
+static napi_value js_queue_to(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s || s->closed) return NULL;
+  void *meta, *data;
+  size_t mlen, len;
+  if (!buffer_arg(env, argv[1], &meta, &mlen) || mlen < META || !buffer_arg(env, argv[2], &data, &len) || len > SLOT) {
+    napi_throw_type_error(env, "UDP_BATCH", "bad record or reply");
+    return NULL;
+  }
+  if (s->nsend == BATCH) flush(s);
+  int k = s->nsend++;
+  memcpy(s->tx + (size_t)k * SLOT, data, len);
+  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
+  s->siov[k].iov_len = len;
+  struct msghdr *h = &s->smsgs[k].msg_hdr;
+  memset(h, 0, sizeof *h);
+  h->msg_iov = &s->siov[k];
+  h->msg_iovlen = 1;
+  prepare_send(s, h, &s->sname[k], s->sctl[k], (const uint8_t *)meta);
+  return NULL;
+}
+
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = unwrap(env, argv[0]);
+  if (s && !s->closed && s->nsend > 0) flush(s);
+  return NULL;
+}
+
 /* sendTo(handle, meta: Uint8Array (one 48-byte record, kept from its batch), buffer): an answer that waited on I/O. */
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -389,6 +425,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = unwrap(env, argv[0]);
   if (!s || s->closed) return NULL;
+  if (s->nsend > 0) flush(s);
   s->closed = 1;
   uv_poll_stop(&s->poll);
   close(s->fd);
@@ -420,6 +457,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
     { "reply", NULL, js_reply, NULL, NULL, NULL, napi_default, NULL },
     { "sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL },
+    { "queueTo", NULL, js_queue_to, NULL, NULL, NULL, napi_default, NULL },
+    { "flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },
   };

@@ -21,6 +21,9 @@ export interface NativeUdp {
   reply(handle: unknown, slot: number, reply: Uint8Array): void;
   /** an answer that waited on I/O, to the client in a META record kept from its batch */
   sendTo(handle: unknown, meta: Uint8Array, reply: Uint8Array): void;
+  /** the same, queued with the others of this turn (and any batch's answers) until flush */
+  queueTo(handle: unknown, meta: Uint8Array, reply: Uint8Array): void;
+  flush(handle: unknown): void;
   close(handle: unknown): void;
   /** [batches, datagrams, sendmmsg calls, sent, send errors, truncated] */
   stats(handle: unknown): number[];

@@ -90,6 +90,25 @@ describe.skipIf(!addon)('native UDP: recvmmsg/sendmmsg batches', () => {
     expect(await fromA).toBe('late:slow');
   });
 
+  it('answers that come back in one turn (from upstream) leave together in one sendmmsg', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { release = r; });
+    const l = new UdpBatchListener('127.0.0.1', 0, deps((q) => gate.then(() => Buffer.from(`late:${q.toString()}`))), addon!);
+    await l.start();
+    open.push(l);
+    const c = await client();
+    open.push(c);
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) => c.on('message', (m) => { got.push(m.toString()); if (got.length === 20) resolve(); }));
+    for (let i = 0; i < 20; i++) c.send(`q${i}`, l.boundPort, '127.0.0.1');
+    for (const end = Date.now() + 2000; l.counts().datagrams < 20 && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+    const before = l.counts().sendCalls;
+    release(); // every answer ready in the same turn
+    await all;
+    expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `late:q${i}`).sort());
+    expect(l.counts().sendCalls - before).toBe(1);
+  });
+
   it('IPv6: the client address as node:dgram writes it', async () => {
     let address = '';
     const l = new UdpBatchListener('::1', 0, deps((q, c) => { address = c.address; return q; }), addon!);
