@@ -329,6 +329,20 @@ static int buffer_arg(napi_env env, napi_value v, void **data, size_t *len) {
   return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok;
 }
 
+/* Copy an answer into the next send slot, to the client in meta record `r`. */
+static void enqueue(sock_t *s, const void *data, size_t len, const uint8_t *r) {
+  if (s->nsend == BATCH) flush(s);
+  int k = s->nsend++;
+  memcpy(s->tx + (size_t)k * SLOT, data, len);
+  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
+  s->siov[k].iov_len = len;
+  struct msghdr *h = &s->smsgs[k].msg_hdr;
+  memset(h, 0, sizeof *h);
+  h->msg_iov = &s->siov[k];
+  h->msg_iovlen = 1;
+  prepare_send(s, h, &s->sname[k], s->sctl[k], r);
+}
+
 /* reply(handle, slot, buffer): queue an answer to datagram `slot` of the batch being handled. */
 static napi_value js_reply(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -344,16 +358,7 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "UDP_BATCH", "bad slot or reply");
     return NULL;
   }
-  if (s->nsend == BATCH) flush(s);
-  int k = s->nsend++;
-  memcpy(s->tx + (size_t)k * SLOT, data, len);
-  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
-  s->siov[k].iov_len = len;
-  struct msghdr *h = &s->smsgs[k].msg_hdr;
-  memset(h, 0, sizeof *h);
-  h->msg_iov = &s->siov[k];
-  h->msg_iovlen = 1;
-  prepare_send(s, h, &s->sname[k], s->sctl[k], s->meta + slot * META);
+  enqueue(s, data, len, s->meta + slot * META);
   return NULL;
 }
 
@@ -371,16 +376,7 @@ static napi_value js_queue_to(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "UDP_BATCH", "bad record or reply");
     return NULL;
   }
-  if (s->nsend == BATCH) flush(s);
-  int k = s->nsend++;
-  memcpy(s->tx + (size_t)k * SLOT, data, len);
-  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
-  s->siov[k].iov_len = len;
-  struct msghdr *h = &s->smsgs[k].msg_hdr;
-  memset(h, 0, sizeof *h);
-  h->msg_iov = &s->siov[k];
-  h->msg_iovlen = 1;
-  prepare_send(s, h, &s->sname[k], s->sctl[k], (const uint8_t *)meta);
+  enqueue(s, data, len, (const uint8_t *)meta);
   return NULL;
 }
 
@@ -390,32 +386,6 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = unwrap(env, argv[0]);
   if (s && !s->closed && s->nsend > 0) flush(s);
-  return NULL;
-}
-
-/* sendTo(handle, meta: Uint8Array (one 48-byte record, kept from its batch), buffer): an answer that waited on I/O. */
-static napi_value js_send_to(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
-  if (!s || s->closed) return NULL;
-  void *meta, *data;
-  size_t mlen, len;
-  if (!buffer_arg(env, argv[1], &meta, &mlen) || mlen < META || !buffer_arg(env, argv[2], &data, &len)) {
-    napi_throw_type_error(env, "UDP_BATCH", "bad record or reply");
-    return NULL;
-  }
-  struct msghdr h;
-  struct iovec iov = { data, len };
-  struct sockaddr_storage name;
-  char ctl[CTL];
-  memset(&h, 0, sizeof h);
-  h.msg_iov = &iov;
-  h.msg_iovlen = 1;
-  prepare_send(s, &h, &name, ctl, (const uint8_t *)meta);
-  if (sendmsg(s->fd, &h, MSG_DONTWAIT) < 0) s->counts[4]++;
-  else s->counts[3]++;
   return NULL;
 }
 
@@ -456,7 +426,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
     { "reply", NULL, js_reply, NULL, NULL, NULL, napi_default, NULL },
-    { "sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL },
     { "queueTo", NULL, js_queue_to, NULL, NULL, NULL, napi_default, NULL },
     { "flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },

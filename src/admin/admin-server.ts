@@ -206,24 +206,15 @@ export class AdminServer {
     return true;
   }
 
-  private readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      let data = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        data += c;
-        if (data.length > 65536) req.destroy(new Error('body too large'));
-      });
-      req.on('end', () => {
-        try {
-          resolve(data.trim() ? JSON.parse(data) as Record<string, unknown> : {});
-        } catch {
-          reject(new Error('body is not JSON'));
-        }
-      });
-      req.on('error', reject);
-    });
+  private async readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+    const data = await this.readText(req);
+    try {
+      return data.trim() ? JSON.parse(data) as Record<string, unknown> : {};
+    } catch {
+      throw new Error('body is not JSON');
+    }
   }
+
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse, viaSocket: boolean): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];

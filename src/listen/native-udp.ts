@@ -19,9 +19,7 @@ export interface NativeUdp {
   open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n: number) => void): NativeSocket;
   /** queue an answer to datagram `slot` of the batch being handled; sent by sendmmsg when the batch returns */
   reply(handle: unknown, slot: number, reply: Uint8Array): void;
-  /** an answer that waited on I/O, to the client in a META record kept from its batch */
-  sendTo(handle: unknown, meta: Uint8Array, reply: Uint8Array): void;
-  /** the same, queued with the others of this turn (and any batch's answers) until flush */
+  /** an answer that waited on I/O, to the client in a META record kept from its batch; queued with the others of this turn until flush */
   queueTo(handle: unknown, meta: Uint8Array, reply: Uint8Array): void;
   flush(handle: unknown): void;
   close(handle: unknown): void;

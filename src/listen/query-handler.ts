@@ -1,6 +1,7 @@
 /** What a listener hands queries to (the resolver), and the ACL gate it asks first. */
 import type { Buffer } from 'node:buffer';
 import type { ClientInfo, StreamReply } from '../resolve/query-context.js';
+import type { AclAction } from '../config/types.js';
 import type { AclGate } from './acl-gate.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -57,4 +58,12 @@ export function listenOn(server: import('node:net').Server, address: string, por
       resolve();
     });
   });
+}
+
+/** A UDP query the gate let through (`allow` or `refuse`), to the handler: both UDP paths use it. */
+export function answerUdp(deps: ListenerDeps, action: AclAction, msg: Buffer, address: string): StreamReply {
+  const client: ClientInfo = { address, transport: 'udp', maxSize: 0, padBlock: 0 };
+  if (action !== 'refuse') return deps.handler.handle(msg, client);
+  deps.gate.countRefused('udp');
+  return deps.handler.refuse(msg, client);
 }

@@ -7,10 +7,9 @@
  * the others of its batch.
  */
 import { Buffer } from 'node:buffer';
-import type { ClientInfo } from '../resolve/query-context.js';
 import { ipv4Text, ipv6Text } from './ip-text.js';
 import type { NativeUdp } from './native-udp.js';
-import type { Listener, ListenerDeps } from './query-handler.js';
+import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -50,7 +49,7 @@ export class UdpBatchListener implements Listener {
   }
 
   private one(i: number): void {
-    const { handler, gate } = this.deps;
+    const { gate } = this.deps;
     const { META, SLOT } = this.addon;
     const meta = this.meta;
     const m = i * META;
@@ -61,12 +60,7 @@ export class UdpBatchListener implements Listener {
     // Its own copy: an answer that waits on an upstream reads the query after this batch's slots are reused.
     const msg = Buffer.allocUnsafe(len);
     this.rx.copy(msg, 0, i * SLOT, i * SLOT + len);
-    const client: ClientInfo = { address, transport: 'udp', maxSize: 0, padBlock: 0 };
-    let r;
-    if (action === 'refuse') {
-      gate.countRefused('udp');
-      r = handler.refuse(msg, client);
-    } else r = handler.handle(msg, client);
+    const r = answerUdp(this.deps, action, msg, address);
     if (r === null) return;
     if (!(r instanceof Promise)) {
       // Message lists (zone transfers) are stream-only: over UDP the resolver answers AXFR with FORMERR.

@@ -7,8 +7,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { Buffer } from 'node:buffer';
-import type { ClientInfo } from '../resolve/query-context.js';
-import type { Listener, ListenerDeps } from './query-handler.js';
+import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -26,7 +25,7 @@ export class UdpListener implements Listener {
   }
 
   start(): Promise<void> {
-    const { handler, gate, onError } = this.deps;
+    const { gate, onError } = this.deps;
     const sock = dgram.createSocket({ type: isIPv6(this.address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(this.address) });
     this.sock = sock;
     // A reply owed stays pending until its datagram is handed to the kernel (send is async),
@@ -43,12 +42,7 @@ export class UdpListener implements Listener {
       try {
         const action = gate.check(rinfo.address, 'udp');
         if (action === 'drop') return;
-        const client: ClientInfo = { address: rinfo.address, transport: 'udp', maxSize: 0, padBlock: 0 };
-        let r;
-        if (action === 'refuse') {
-          gate.countRefused('udp');
-          r = handler.refuse(msg, client);
-        } else r = handler.handle(msg, client);
+        const r = answerUdp(this.deps, action, msg, rinfo.address);
         if (r === null) return;
         if (!(r instanceof Promise)) sock.send(r, rinfo.port, rinfo.address);
         else {
