@@ -223,6 +223,16 @@ static sock_t *unwrap(napi_env env, napi_value v) {
   return (sock_t *)p;
 }
 
+/* The arguments of a call whose first is a socket handle: the socket, or NULL (an exception is pending). */
+static sock_t *sock_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, "UDP_BATCH", "missing arguments");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 /* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void)
  *   → { handle, rx: ArrayBuffer, meta: ArrayBuffer, port } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -345,10 +355,8 @@ static void enqueue(sock_t *s, const void *data, size_t len, const uint8_t *r) {
 
 /* reply(handle, slot, buffer): queue an answer to datagram `slot` of the batch being handled. */
 static napi_value js_reply(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = sock_args(env, info, 3, argv);
   if (!s || s->closed) return NULL;
   int32_t slot;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
@@ -365,10 +373,8 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
 /* queueTo(handle, meta: Uint8Array (one 48-byte record, kept from its batch), buffer): an answer
  * that waited on I/O, queued with the others of this turn; flush(handle) sends them in one sendmmsg. */
 static napi_value js_queue_to(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = sock_args(env, info, 3, argv);
   if (!s || s->closed) return NULL;
   void *meta, *data;
   size_t mlen, len;
@@ -381,19 +387,15 @@ static napi_value js_queue_to(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_flush(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = sock_args(env, info, 1, argv);
   if (s && !s->closed && s->nsend > 0) flush(s);
   return NULL;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = sock_args(env, info, 1, argv);
   if (!s || s->closed) return NULL;
   if (s->nsend > 0) flush(s);
   s->closed = 1;
@@ -407,10 +409,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
 /* stats(handle) → [batches, datagrams, sendmmsg calls, sent, send errors, truncated] */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = sock_args(env, info, 1, argv);
   if (!s) return NULL;
   napi_value arr;
   CHECK(napi_create_array_with_length(env, 6, &arr));
