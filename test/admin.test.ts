@@ -111,9 +111,10 @@ log: { queries: true }
     expect(zone.records).toContainEqual(expect.objectContaining({ name: 'gw.home.arpa', type: 'A', value: '10.0.0.1', origin: 'static' }));
     expect(zone.records).toContainEqual(expect.objectContaining({ name: '1.0.0.10.in-addr.arpa', type: 'PTR', origin: 'synthesized' }));
     expect(await get('/leases')).toEqual({ leases: [], sources: [] });
-    expect(await get('/uplinks')).toEqual({ mode: null, selection: null, routing: null, uplinks: [], events: [] });
+    expect(await get('/uplinks')).toEqual({ mode: null, selection: null, routing: null, uplinks: [], events: [], flows: null });
     expect(await get('/wireguard')).toMatchObject({ configured: false, interface: null, peers: [] });
     expect(await get('/queueing')).toEqual({ uplinks: [] });
+    expect(await get('/ha')).toEqual({ enabled: false, role: null, since: null, seenAt: null, changes: 0, stateFile: null, publishing: true, publishes: [], withheld: [] });
     expect((await request(http(), 'GET', '/nope')).status).toBe(404);
   });
 

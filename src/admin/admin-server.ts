@@ -254,7 +254,17 @@ export class AdminServer {
         }
         case 'GET /leases': return this.send(res, 200, { leases: this.src.leases(), sources: this.src.leaseStats() });
         case 'GET /upstreams': return this.send(res, 200, { upstreams: this.src.resolver().upstreamStats() });
-        case 'GET /uplinks': return this.send(res, 200, this.src.uplinks());
+        case 'GET /uplinks': {
+          const u = this.src.uplinks();
+          const flows = await this.src.uplinkFlows();
+          const per = new Map(flows?.uplinks.map((f) => [f.name, f]) ?? []);
+          return this.send(res, 200, {
+            ...u,
+            uplinks: u.uplinks.map((x) => ({ ...x, sessions: per.get(x.name)?.sessions ?? null, flushed: per.get(x.name)?.flushed ?? 0, lastFlush: per.get(x.name)?.lastFlush ?? null })),
+            flows: flows && { nat: flows.nat, onFailover: flows.onFailover, l4Hash: flows.l4Hash, publishing: flows.publishing, error: flows.error },
+          });
+        }
+        case 'GET /ha': return this.send(res, 200, this.src.ha());
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
@@ -274,7 +284,7 @@ export class AdminServer {
           return this.send(res, 200, await m.metrics(), m.contentType);
         }
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/wireguard/peers', '/queueing', '/ddns', '/events', '/history', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/wireguard/peers', '/queueing', '/ddns', '/ha', '/events', '/history', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }

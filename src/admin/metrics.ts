@@ -129,6 +129,11 @@ export function createMetrics(src: AdminSources): client.Registry {
     uplinks().filter((u) => u.rttMs !== null).map((u) => [{ uplink: u.name }, u.rttMs! / 1000]));
   gauge(r, 'edgedns_uplink_probe_loss_ratio', 'Failed share of the last 100 probes per uplink', ['uplink'], () =>
     uplinks().filter((u) => u.loss !== null).map((u) => [{ uplink: u.name }, u.loss!]));
+  counter(r, 'edgedns_uplink_flows_flushed_total', 'Conntrack entries removed because their uplink failed (multi-wan.on-failover: flush)', ['uplink'], () =>
+    src.flowSnapshot().map((f) => [{ uplink: f.name }, f.flushed]));
+  gauge(r, 'edgedns_uplink_sessions', 'Flows leaving by the uplink at the last GET /uplinks (conntrack)', ['uplink'], () =>
+    src.flowSnapshot().filter((f) => f.sessions !== null).map((f) => [{ uplink: f.name }, f.sessions!]));
+  gauge(r, 'edgedns_ha_master', '1 while this gateway is the VRRP master (or HA is off), 0 otherwise', [], () => [[{}, src.ha().publishing ? 1 : 0]]);
   counter(r, 'edgedns_policy_moves_total', 'Times a multi-WAN policy moved to another uplink, the default, or drop', ['policy'], () =>
     src.policySnapshot().map((p) => [{ policy: p.name }, p.moves]));
   gauge(r, 'edgedns_policy_addresses', 'Addresses a domain policy holds, learned from answers', ['policy'], () =>

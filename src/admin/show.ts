@@ -5,11 +5,11 @@ import { ago, bytes, count, duration, ms, table } from './format.js';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'policies', 'wireguard', 'queueing', 'ddns'] as const;
+export const SHOW_VIEWS = ['stats', 'cache', 'zone', 'leases', 'upstreams', 'uplinks', 'policies', 'wireguard', 'queueing', 'ddns', 'ha'] as const;
 export type ShowView = (typeof SHOW_VIEWS)[number];
 
 const PATHS: Record<ShowView, string> = {
-  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', policies: '/policies', wireguard: '/wireguard', queueing: '/queueing', ddns: '/ddns',
+  stats: '/stats', cache: '/cache', zone: '/zone', leases: '/leases', upstreams: '/upstreams', uplinks: '/uplinks', policies: '/policies', wireguard: '/wireguard', queueing: '/queueing', ddns: '/ddns', ha: '/ha',
 };
 
 const pairs = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${count(v)}`).join(', ') || '—';
@@ -48,11 +48,22 @@ export function render(view: ShowView, d: J): string {
       return [
         `policy      ${d.mode}; selected ${sel?.active.join(', ') || '—'}${sel && !sel.healthy ? ' (nothing healthy: last-known-good)' : ''}`,
         `routing     ${routing.enabled ? `on${routing.reason ? `, last error: ${routing.reason}` : ''}` : `off (${routing.reason})`}`,
+        ...(d.flows ? [`flows       nat ${d.flows.nat}; on failover ${d.flows.onFailover}${d.flows.l4Hash ? '; multipath hashed per flow (L4)' : ''}${d.flows.publishing ? '' : '; not published (HA backup)'}${d.flows.error ? `; ${d.flows.error}` : ''}`] : []),
         '',
-        table(['name', 'interface', 'source', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected'],
+        table(['name', 'interface', 'source', 'state', 'since', 'reason', 'rtt', 'loss', 'flaps', 'selected', 'sessions', 'flushed'],
           d.uplinks.map((u: J) => [u.name, u.interface, u.source, u.state, ago(u.since), u.reason, ms(u.rttMs),
-            u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : ''])),
+            u.loss === null ? null : `${(u.loss * 100).toFixed(0)}%`, u.flaps, u.selected ? 'yes' : '', u.sessions ?? '—',
+            u.lastFlush ? `${count(u.flushed)} (last ${ago(u.lastFlush.at)}: ${count(u.lastFlush.flows)}, ${u.lastFlush.reason})` : count(u.flushed ?? 0)])),
       ].join('\n');
+    }
+    case 'ha': {
+      if (!d.enabled) return 'ha is not configured: this gateway publishes everything it runs\n';
+      return [
+        `role        ${d.role}${d.since ? ` since ${ago(d.since)}` : ''}${d.seenAt ? ` (taken up ${ago(d.seenAt)})` : ''}; ${count(d.changes)} changes`,
+        `state file  ${d.stateFile}`,
+        `publishes   ${d.publishes.join(', ') || '—'}`,
+        `withheld    ${d.withheld.join(', ') || '—'}`,
+      ].join('\n') + '\n';
     }
     case 'ddns': {
       if (!d.enabled) return 'ddns is not configured\n';

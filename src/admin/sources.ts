@@ -24,6 +24,8 @@ export interface LeaseView {
 }
 
 /** GET /uplinks: the policy, the current selection, routing, every uplink and recent events. */
+import type { FlowsStatus } from '../uplinks/flows/flow-keeper.js';
+
 export interface UplinksStatus {
   mode: string | null;
   selection: Selection | null;
@@ -68,5 +70,26 @@ export interface AdminSources {
   policySnapshot: () => ReturnType<PolicyEngine['snapshot']>;
   /** GET /ddns: updates per key and rcode, transfers, NOTIFY; null when ddns is off */
   ddns: () => DdnsStatus | null;
+  /** GET /uplinks' flows part: NAT, sessions per uplink (conntrack), flushes on failover; null without uplinks */
+  uplinkFlows: () => Promise<FlowsStatus | null>;
+  /** flushed flows (and the last sessions read) per uplink, for metrics (no conntrack call) */
+  flowSnapshot: () => Array<{ name: string; flushed: number; sessions: number | null }>;
+  /** GET /ha: the VRRP role and what this gateway publishes because of it */
+  ha: () => HaView;
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;
+}
+
+export interface HaView {
+  enabled: boolean;
+  role: string | null;
+  /** when the role was set (the state file's time) */
+  since: string | null;
+  /** when this process took the role up */
+  seenAt: string | null;
+  changes: number;
+  stateFile: string | null;
+  publishing: boolean;
+  publishes: string[];
+  /** what this gateway would publish as master, held back now */
+  withheld: string[];
 }

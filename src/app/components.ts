@@ -20,6 +20,9 @@ import { DohListener } from '../listen/doh-listener.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
+import { FlowKeeper } from '../uplinks/flows/flow-keeper.js';
+import { HaRole } from '../ha/ha-role.js';
+import { HA } from '../ha/ha-section.js';
 import type { Transition } from '../uplinks/health-machine.js';
 import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
 import { UPLINKS } from '../uplinks/uplinks-section.js';
@@ -55,6 +58,46 @@ class TlsComponent implements Component {
   }
 }
 
+/** The VRRP role from `edgedns ha set`: first, so every room that publishes starts knowing it. */
+class HaComponent implements Component {
+  readonly name = 'ha';
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(c: Config): Promise<void> {
+    const want = sectionOf(c, HA);
+    if (want === null) return;
+    const role = new HaRole(want, this.ctx.clock, this.ctx.log);
+    role.start();
+    role.onChange(() => this.ctx.publishingChanged());
+    this.ctx.ha = role;
+  }
+
+  async reconfigure(next: Config, prev: Config): Promise<void> {
+    if (same(sectionOf(next, HA), sectionOf(prev, HA))) return;
+    await this.stop();
+    this.ctx.ha = null;
+    await this.start(next);
+    this.ctx.publishingChanged();
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.ha?.stop();
+  }
+
+  /** GET /ha: the role, and what this gateway publishes because of it. */
+  view(publishes: { routes: boolean; policies: boolean; nat: boolean; ddnsPush: boolean }) {
+    const what = Object.entries({ 'policy routes': publishes.routes, 'nft policies': publishes.policies, nat: publishes.nat, 'ddns pushes': publishes.ddnsPush })
+      .filter(([, configured]) => configured).map(([n]) => n);
+    const on = this.ctx.publishing();
+    const view = this.ctx.ha?.view();
+    return {
+      enabled: this.ctx.ha !== null,
+      role: view?.role ?? null, since: view?.since ?? null, seenAt: view?.seenAt ?? null, changes: view?.changes ?? 0, stateFile: view?.stateFile ?? null,
+      publishing: on, publishes: on ? what : [], withheld: on ? [] : what,
+    };
+  }
+}
+
 /**
  * The uplink monitor. A reload that changes `uplinks` or `multi-wan` makes a new one; the old
  * one is kept (a way back) until commit, and then stopped, leaving its routes to the new one.
@@ -65,7 +108,9 @@ class UplinksComponent implements Component {
   /** transition listeners (the live feed), moved to whichever monitor is current */
   private readonly transitionListeners = new Set<(t: Transition) => void>();
   private followed: { monitor: UplinkMonitor | null; stop: () => void } = { monitor: null, stop: () => undefined };
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: AppContext) {
+    ctx.onPublishing((on) => ctx.uplinks?.setPublishing(on));
+  }
 
   onTransition(cb: (t: Transition) => void): () => void {
     this.transitionListeners.add(cb);
@@ -85,6 +130,7 @@ class UplinksComponent implements Component {
     const { uplinks, multiWan } = sectionOf(c, UPLINKS);
     if (uplinks.length === 0) return null;
     const m = new UplinkMonitor(uplinks, multiWan, this.ctx.clock, this.ctx.log);
+    m.setPublishing(this.ctx.publishing());
     m.start();
     return m;
   }
@@ -151,13 +197,16 @@ class PoliciesComponent implements Component {
   readonly name = 'policies';
   engine: PolicyEngine | null = null;
   private on: UplinkMonitor | null = null;
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: AppContext) {
+    ctx.onPublishing((on) => this.engine?.setPublishing(on));
+  }
 
   async start(): Promise<void> {
     const m = this.ctx.uplinks;
     this.on = m;
     if (m === null || m.multiWan.policies.length === 0) return;
     this.engine = new PolicyEngine(m, this.ctx.clock, this.ctx.log);
+    this.engine.setPublishing(this.ctx.publishing());
     this.engine.start();
     this.ctx.observe(this.name, this.engine.learner);
   }
@@ -176,6 +225,41 @@ class PoliciesComponent implements Component {
 
   status() {
     return this.engine?.status() ?? Promise.resolve({ policies: [], error: null });
+  }
+}
+
+/** NAT per uplink, sessions, and conntrack on failover, on the current monitor. */
+class FlowsComponent implements Component {
+  readonly name = 'flows';
+  keeper: FlowKeeper | null = null;
+  private on: UplinkMonitor | null = null;
+  constructor(private readonly ctx: AppContext) {
+    ctx.onPublishing((on) => this.keeper?.setPublishing(on));
+  }
+
+  async start(): Promise<void> {
+    const m = this.ctx.uplinks;
+    this.on = m;
+    if (m === null) return;
+    this.keeper = new FlowKeeper(m, this.ctx.clock, this.ctx.log, undefined, this.ctx.publishing());
+    this.keeper.start();
+  }
+
+  async reconfigure(next: Config): Promise<void> {
+    if (this.ctx.uplinks === this.on) return;
+    // the new keeper re-renders NAT; only a config without it (or without uplinks) takes it out
+    const { uplinks, multiWan } = sectionOf(next, UPLINKS);
+    await this.keeper?.stop(uplinks.length === 0 || multiWan.nat === 'none');
+    this.keeper = null;
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.keeper?.stop(true);
+  }
+
+  status() {
+    return this.keeper?.status() ?? Promise.resolve(null);
   }
 }
 
@@ -271,7 +355,9 @@ class LeasesComponent implements Component, LeaseFeed {
 class DdnsComponent implements Component {
   readonly name = 'ddns';
   service: DdnsService | null = null;
-  constructor(private readonly ctx: AppContext, private readonly feed: LeaseFeed) {}
+  constructor(private readonly ctx: AppContext, private readonly feed: LeaseFeed) {
+    ctx.onPublishing((on) => this.service?.setPushing(on));
+  }
 
   async start(c: Config): Promise<void> {
     const want = sectionOf(c, DDNS);
@@ -283,6 +369,7 @@ class DdnsComponent implements Component {
       zone: () => r.localZone, layers: r.layers, history: r.history, writer: this.ctx.zone(),
       keys: () => r.config.tsigKeys, clock: this.ctx.clock, log: this.ctx.log,
     });
+    this.service.setPushing(this.ctx.publishing());
     this.service.start();
     r.setZoneService(this.service);
   }
@@ -438,8 +525,10 @@ export interface Rooms {
  * open last, when everything they hand queries to is ready; the admin API last of all.
  */
 export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true } | { ok: false; error: Error }>): Rooms {
+  const ha = new HaComponent(ctx);
   const uplinks = new UplinksComponent(ctx);
   const policies = new PoliciesComponent(ctx);
+  const flows = new FlowsComponent(ctx);
   const queueing = new QueueingComponent(ctx);
   const leases = new LeasesComponent(ctx);
   const wireguard = new WireguardComponent(ctx);
@@ -463,13 +552,24 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     policies: () => policies.status(),
     policySnapshot: () => policies.engine?.snapshot() ?? [],
     ddns: () => ddns.service?.status() ?? null,
+    uplinkFlows: () => flows.status(),
+    flowSnapshot: () => flows.keeper?.snapshot() ?? [],
+    ha: () => {
+      const m = ctx.uplinks;
+      return ha.view({
+        routes: m?.routing.enabled ?? false, policies: (m?.multiWan.policies.length ?? 0) > 0 && (m?.routing.enabled ?? false),
+        nat: m?.multiWan.nat === 'masquerade' && (m?.routing.enabled ?? false), ddnsPush: (ddns.service?.status().push.length ?? 0) > 0,
+      });
+    },
     reload,
   };
   const components: Component[] = [
     new TlsComponent(ctx),
+    ha,
     uplinks,
     new ResolverComponent(ctx),
     policies,
+    flows,
     queueing,
     leases,
     wireguard,

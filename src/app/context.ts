@@ -11,6 +11,7 @@ import type { TlsMaterial } from '../listen/tls-material.js';
 import { combineObservers, type AnswerObserver } from '../dns/answer-observer.js';
 import type { Resolver } from '../resolve/resolver.js';
 import type { UplinkMonitor } from '../uplinks/uplink-monitor.js';
+import type { HaRole } from '../ha/ha-role.js';
 import { zonePort, type ZonePort } from '../zone/zone-port.js';
 
 export class AppContext {
@@ -19,13 +20,31 @@ export class AppContext {
   resolver!: Resolver;
   tls: TlsMaterial | undefined;
   readonly gate = new AclGate([]);
+  /** the VRRP role, when `ha:` is configured */
+  ha: HaRole | null = null;
   private readonly observers = new Map<string, AnswerObserver | null>();
+  private readonly publishingListeners = new Set<(on: boolean) => void>();
 
   constructor(readonly clock: Clock, readonly log: Logger, readonly factory: ListenerFactory | undefined) {}
 
   /** Where leases and WireGuard publish their names (the layers outlive reloads of the zone). */
   zone(): ZonePort {
     return zonePort(this.resolver.layers, () => this.resolver.localZone);
+  }
+
+  /** Whether this gateway publishes what must have one owner: always, unless `ha:` says it is not the master. */
+  publishing(): boolean {
+    return this.ha === null || this.ha.publishing;
+  }
+
+  onPublishing(cb: (on: boolean) => void): void {
+    this.publishingListeners.add(cb);
+  }
+
+  /** The HA component's call when the role (or `ha:` itself) changed. */
+  publishingChanged(): void {
+    const on = this.publishing();
+    for (const cb of this.publishingListeners) cb(on);
   }
 
   /** Domain policies and queueing classes both learn addresses from answers: one observer of both. */

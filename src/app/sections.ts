@@ -8,6 +8,7 @@ import { loadConfig, parseConfig, type LoadOptions } from '../config/load.js';
 import type { ConfigSection } from '../config/section.js';
 import type { Config } from '../config/types.js';
 import { ddnsSection } from '../ddns/ddns-section.js';
+import { haSection } from '../ha/ha-section.js';
 import { leasesSection } from '../leases/leases-section.js';
 import { uplinksSection } from '../uplinks/uplinks-section.js';
 import { wireguardSection } from '../wireguard/wireguard-section.js';
@@ -18,6 +19,7 @@ export const SECTIONS: ReadonlyArray<ConfigSection<unknown>> = [
   wireguardSection,
   leasesSection,
   ddnsSection,
+  haSection,
 ];
 
 /** The whole file, every room's section included. */

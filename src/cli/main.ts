@@ -4,6 +4,7 @@ import { adminCommand } from './admin-commands.js';
 import { certCommand } from './cert-cli.js';
 import { check } from './check.js';
 import { ddnsCommand } from './ddns-cli.js';
+import { haCommand } from './ha-cli.js';
 import { queueingCommand } from './queueing-cli.js';
 import { serve } from './serve.js';
 import { uplinksCommand } from './uplinks-command.js';
@@ -16,7 +17,7 @@ Usage:
   edgedns check -c FILE          validate a config file; errors as FILE:LINE:COL key.path: message
   edgedns cert init [--dir certs] [--name NAME]... [--ip ADDR]...
                                  make a local CA and a server certificate for DoT/DoH
-  edgedns show stats|cache|zone|leases|upstreams|uplinks|policies|wireguard|queueing|ddns [--json]
+  edgedns show stats|cache|zone|leases|upstreams|uplinks|policies|wireguard|queueing|ddns|ha [--json]
   edgedns cache flush [NAME]     drop the whole cache, or one name (all types)
   edgedns reload                 re-read the config file; an invalid one changes nothing
   edgedns uplinks routes -c FILE --dry-run
@@ -33,6 +34,8 @@ Usage:
                                  --algorithm renders that tree for another machine
   edgedns ddns keygen NAME [--algorithm hmac-sha256|hmac-sha512|hmac-sha1]
                                  print a new TSIG secret (base64) and its ddns.keys entry
+  edgedns ha set master|backup|fault [-c FILE] [--state-file PATH]
+                                 for keepalived's notify: tell the server its VRRP role (the state file)
   edgedns --help | --version
 
 show, cache flush and reload talk to a running server: --admin http://HOST:PORT or
@@ -55,6 +58,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | undefined> |
   queueing: queueingCommand,
   cert: certCommand,
   ddns: ddnsCommand,
+  ha: haCommand,
 };
 
 export async function main(argv: string[]): Promise<number | undefined> {

@@ -73,6 +73,11 @@ export class DdnsService implements ZoneService {
   }
 
   /** Replay the journal into the zone, then take changes. */
+  /** HA: only the master pushes lease names to the primaries. */
+  setPushing(on: boolean): void {
+    this.push.setActive(on);
+  }
+
   start(): void {
     const loaded = this.journal.load();
     this.journalSkipped = loaded.skipped;

@@ -34,6 +34,8 @@ export class LeasePush {
   private planned = false;
   private saveQueued = false;
   private readonly file: string;
+  /** false on an HA backup: the master pushes; a backup holds its changes until it takes over */
+  private active = true;
 
   constructor(targets: PushTarget[], journal: string, private readonly deps: LeasePushDeps) {
     this.file = `${journal}.push`;
@@ -78,6 +80,12 @@ export class LeasePush {
     this.plan();
   }
 
+  setActive(on: boolean): void {
+    if (on === this.active) return;
+    this.active = on;
+    if (on) this.plan();
+  }
+
   /** Work out every primary's wanted state, once per turn, and only when the lease files have been read. */
   private plan(): void {
     if (this.planned) return;
@@ -85,7 +93,7 @@ export class LeasePush {
     setImmediate(() => {
       this.planned = false;
       const feed = this.deps.feed;
-      if (feed === null || !feed.ready()) return;
+      if (feed === null || !feed.ready() || !this.active) return;
       const claims = feed.claims();
       const domain = this.deps.domain();
       for (const c of this.clients) c.setWant(desiredFor(c.target, domain, claims));

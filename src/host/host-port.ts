@@ -1,10 +1,11 @@
 /**
  * The one port to the host: run a tool (`ip`, `tc`, `nft`, `wg`, `ethtool`, `openssl`, `ping`),
- * read a file of /sys or /proc. Rooms plan (pure) → reconcile against what is installed → run,
+ * read a file of /sys or /proc, write a sysctl. Rooms plan (pure) → reconcile against what is installed → run,
  * and reach the host only through this interface, so tests hand them a recording port.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { EdgeError } from '../errors.js';
 
 export interface RunOptions {
@@ -18,6 +19,8 @@ export interface HostPort {
   run(cmd: string, args: string[], opts?: RunOptions): Promise<string>;
   /** A file's text, or null when it cannot be read. */
   read(path: string): string | null;
+  /** Write a file of /proc/sys (a sysctl); rejects with a HostError. */
+  write(path: string, text: string): Promise<void>;
 }
 
 export type HostErrorCode = 'HOST_MISSING' | 'HOST_FAILED';
@@ -58,5 +61,10 @@ export const systemHost: HostPort = {
     } catch {
       return null;
     }
+  },
+  async write(path, text) {
+    await writeFile(path, text).catch((e: Error) => {
+      throw new HostError('HOST_FAILED', `write ${path}: ${e.message}`, 'write', e.message, { cause: e });
+    });
   },
 };

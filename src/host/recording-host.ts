@@ -50,4 +50,10 @@ export class RecordingHost implements HostPort {
   read(path: string): string | null {
     return this.files.get(path) ?? null;
   }
+
+  /** Recorded as a call `write PATH` with the text as its input; the file reads back. */
+  async write(path: string, text: string): Promise<void> {
+    this.calls.push({ cmd: 'write', args: [path], input: text });
+    this.files.set(path, text);
+  }
 }

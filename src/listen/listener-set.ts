@@ -1,7 +1,8 @@
 /**
  * The set of sockets the config asks for. `listen` entries by `address` give one listener per
- * protocol; entries by `interface` give one per address the interface has, followed by polling
- * (Node has no netlink) so addresses that come and go open and close their listeners.
+ * protocol; entries by `interface` give one per address the interface has, followed by netlink
+ * events (`ip -o monitor address`, backed by a 2 s poll) so addresses that come and go open and
+ * close their listeners within milliseconds: a VRRP address keepalived adds is answered at once.
  * IPv6 link-local addresses are skipped: binding them needs a scope, and LAN clients have ULA
  * or global addresses to reach us on.
  */
@@ -15,6 +16,7 @@ import { UdpBatchListener } from './udp-batch-listener.js';
 import { nativeUdp } from './native-udp.js';
 import { DohListener } from './doh-listener.js';
 import { isLinkLocalV6 } from '../prefix.js';
+import { ipMonitor, type IpMonitor } from '../host/ip-monitor.js';
 
 export interface ListenSpec {
   id: string;
@@ -61,6 +63,7 @@ export function expandListen(listen: ListenConfig[]): ListenSpec[] {
 export class ListenerSet {
   private readonly active = new Map<string, { listener: Listener; key: string }>();
   private watch: NodeJS.Timeout | null = null;
+  private monitor: IpMonitor | null = null;
   private listen: ListenConfig[] = [];
   private applying: Promise<void> = Promise.resolve();
 
@@ -110,18 +113,25 @@ export class ListenerSet {
     }
   }
 
-  /** Follow interface addresses. */
+  /** Follow interface addresses: at each netlink address event, and every `intervalMs`. */
   watchInterfaces(intervalMs = 2000): void {
     if (this.watch) return;
     let last = JSON.stringify(expandListen(this.listen).map((s) => s.id));
-    this.watch = setInterval(() => {
+    let pending = false;
+    const check = () => {
+      pending = false;
       if (!this.listen.some((l) => l.interface !== undefined)) return;
       const now = JSON.stringify(expandListen(this.listen).map((s) => s.id));
       if (now === last) return;
       last = now;
       void this.apply(this.listen, false);
-    }, intervalMs);
+    };
+    this.watch = setInterval(check, intervalMs);
     this.watch.unref();
+    // A burst of events (an address and its routes) is one check.
+    this.monitor = ipMonitor('address', () => {
+      if (!pending) { pending = true; setImmediate(check); }
+    });
   }
 
   ids(): string[] {
@@ -137,6 +147,8 @@ export class ListenerSet {
   async close(): Promise<void> {
     if (this.watch) clearInterval(this.watch);
     this.watch = null;
+    this.monitor?.stop();
+    this.monitor = null;
     await this.applying;
     await Promise.all([...this.active.values()].map((a) => a.listener.close()));
     this.active.clear();

@@ -4,8 +4,8 @@
  * monitor that died or an `ip` that is missing. An interface that is absent or set down reads as
  * no carrier.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ipMonitor, type IpMonitor } from '../host/ip-monitor.js';
 
 export function readCarrier(iface: string): boolean {
   try {
@@ -17,9 +17,8 @@ export function readCarrier(iface: string): boolean {
 
 export class CarrierWatch {
   private readonly state = new Map<string, boolean>();
-  private monitor: ChildProcess | null = null;
+  private monitor: IpMonitor | null = null;
   private poll: NodeJS.Timeout | null = null;
-  private stopped = false;
 
   constructor(ifaces: string[], private readonly onChange: (iface: string, up: boolean) => void, private readonly pollMs = 1000) {
     for (const i of ifaces) this.state.set(i, readCarrier(i));
@@ -32,19 +31,7 @@ export class CarrierWatch {
   start(): void {
     this.poll = setInterval(() => this.check(), this.pollMs);
     this.poll.unref();
-    this.spawnMonitor();
-  }
-
-  private spawnMonitor(): void {
-    if (this.stopped) return;
-    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.monitor = child;
-    child.on('error', () => { this.monitor = null; }); // no `ip`: the poll alone
-    child.stdout!.on('data', () => this.check());
-    child.on('exit', () => {
-      if (this.monitor === child) this.monitor = null;
-      if (!this.stopped) setTimeout(() => this.spawnMonitor(), 1000).unref();
-    });
+    this.monitor = ipMonitor('link', () => this.check());
   }
 
   /** Re-read every interface and report the ones that changed. */
@@ -59,9 +46,8 @@ export class CarrierWatch {
   }
 
   stop(): void {
-    this.stopped = true;
     if (this.poll) clearInterval(this.poll);
-    this.monitor?.kill('SIGTERM');
+    this.monitor?.stop();
     this.monitor = null;
   }
 }

@@ -71,16 +71,21 @@ export interface PlanInput {
   sources: ReadonlyMap<string, string[]>;
   /** uplinks in use, best first */
   active: string[];
+  /**
+   * false on an HA backup: only what the gateway's own traffic needs (the uplink tables, the
+   * source rules, main first); neither the selection nor the policies steer forwarded traffic.
+   */
+  forwarding?: boolean;
 }
 
 export function uplinkFamily(u: Uplink): Family {
   return (u.gateway ?? u.source ?? '').includes(':') ? 6 : 4;
 }
 
-export function planRoutes({ uplinks, multiWan, sources, active, policyRules = [] }: PlanInput): RoutePlan {
+export function planRoutes({ uplinks, multiWan, sources, active, policyRules = [], forwarding = true }: PlanInput): RoutePlan {
   const base = multiWan.rulePriority;
   const routes: RouteSpec[] = [];
-  const rules: RuleSpec[] = [...policyRules];
+  const rules: RuleSpec[] = forwarding ? [...policyRules] : [];
   const families = new Set<Family>();
   uplinks.forEach((u, i) => {
     const family = uplinkFamily(u);
@@ -93,6 +98,7 @@ export function planRoutes({ uplinks, multiWan, sources, active, policyRules = [
   });
   for (const family of [...families].sort()) {
     rules.push({ family, pref: base, table: 'main', suppressPrefixLength: 0 });
+    if (!forwarding) continue;
     rules.push({ family, pref: base + 900, table: multiWan.defaultTable });
     const hops = active.map((n) => uplinks.find((u) => u.name === n)).filter((u): u is Uplink => u !== undefined && uplinkFamily(u) === family);
     if (hops.length === 1) routes.push({ family, table: multiWan.defaultTable, type: 'unicast', via: hops[0].gateway, dev: hops[0].interface });

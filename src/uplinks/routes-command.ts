@@ -3,6 +3,7 @@
  * host with none of it installed, every uplink taken as healthy. Source addresses not in the
  * file are read off the interfaces of this host, as the server would.
  */
+import { renderNat } from './flows/nat-render.js';
 import { isIPv6 } from 'node:net';
 import type { Config } from '../config/types.js';
 import { interfaceAddress } from './interface-address.js';
@@ -28,12 +29,18 @@ export function dryRunRoutes(config: Config): string {
   }));
   const selection = select(multiWan.mode, uplinks.map((u) => ({ name: u.name, priority: u.priority, weight: u.weight, healthy: true, stable: true })), null);
   const decisions = decidePolicies(multiWan.policies, () => true);
-  const policyRuleSpecs = policyRules(multiWan.policies, decisions, uplinks, multiWan.rulePriority, uplinkFamily);
+  const policyRuleSpecs = policyRules(multiWan.policies, decisions, uplinks, multiWan.rulePriority, uplinkFamily, multiWan.nat === 'masquerade');
   const plan = planRoutes({ uplinks, multiWan, sources, active: selection.active, policyRules: policyRuleSpecs });
   const nft = multiWan.policies.length === 0 ? [] : [
     '# multi-wan policies: nftables, one transaction',
     "nft -f - <<'EOF'",
-    renderNft(multiWan.policies, decisions, (n) => uplinks.findIndex((u) => u.name === n), { sets: [], counters: [] }).trimEnd(),
+    renderNft(multiWan.policies, decisions, (n) => uplinks.findIndex((u) => u.name === n), { sets: [], counters: [], chains: [] }).trimEnd(),
+    'EOF',
+  ];
+  const nat = multiWan.nat === 'none' ? [] : [
+    '# multi-wan NAT: masquerade per uplink, flows kept on their uplink',
+    "nft -f - <<'EOF'",
+    renderNat(uplinks.map((u) => u.interface)).trimEnd(),
     'EOF',
   ];
   return [
@@ -41,5 +48,6 @@ export function dryRunRoutes(config: Config): string {
     ...notes,
     ...planCommands(plan).map(formatCommand),
     ...nft,
+    ...nat,
   ].join('\n') + '\n';
 }

@@ -47,6 +47,10 @@ export interface MultiWan {
   rulePriority: number;
   /** multi-wan.policies, in file order */
   policies: Policy[];
+  /** masquerade: IPv4 LAN traffic leaves each uplink with that uplink's address (flows/) */
+  nat: 'none' | 'masquerade';
+  /** flush: conntrack entries of flows through an uplink that went down are removed */
+  onFailover: 'flush' | 'keep';
 }
 
 /** Uplink tables default to 101, 102, … in file order; the default table to 100. */
@@ -81,6 +85,8 @@ export function multiWanFromConfig(raw: RawUplinks): MultiWan {
     defaultTable: m?.['default-table'] ?? DEFAULT_TABLE,
     rulePriority: m?.['rule-priority'] ?? DEFAULT_RULE_PRIORITY,
     policies: policiesFromConfig(raw),
+    nat: m?.nat ?? 'none',
+    onFailover: m?.['on-failover'] ?? 'flush',
   };
 }
 

@@ -92,6 +92,8 @@ export class UplinkMonitor implements UplinkSource {
   private routesApplying: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** false on an HA backup: forwarded traffic is not steered (route-plan.ts) */
+  private forwarding = true;
 
   constructor(
     readonly uplinks: Uplink[],
@@ -270,8 +272,19 @@ export class UplinkMonitor implements UplinkSource {
   /** The routes and rules this state asks for. */
   plan(): RoutePlan {
     const sources = new Map(this.rt.map((r) => [r.cfg.name, [r.sources[4], r.sources[6]].filter((s): s is string => s !== undefined)]));
-    const policyRuleSpecs = policyRules(this.multiWan.policies, this.policyDecisions(), this.uplinks, this.multiWan.rulePriority, uplinkFamily);
-    return planRoutes({ uplinks: this.uplinks, multiWan: this.multiWan, sources, active: this.selection?.active ?? [], policyRules: policyRuleSpecs });
+    const policyRuleSpecs = policyRules(this.multiWan.policies, this.policyDecisions(), this.uplinks, this.multiWan.rulePriority, uplinkFamily, this.multiWan.nat === 'masquerade');
+    return planRoutes({ uplinks: this.uplinks, multiWan: this.multiWan, sources, active: this.selection?.active ?? [], policyRules: policyRuleSpecs, forwarding: this.forwarding });
+  }
+
+  /** HA: only the master installs the selection's and the policies' rules. */
+  setPublishing(on: boolean): void {
+    if (on === this.forwarding) return;
+    this.forwarding = on;
+    if (this.selection !== null) this.applyRoutes(true); // before start: the first apply has it
+  }
+
+  get publishing(): boolean {
+    return this.forwarding;
   }
 
   private applyRoutes(force: boolean): void {
@@ -289,6 +302,12 @@ export class UplinkMonitor implements UplinkSource {
       this.lastPlan = ''; // try again on the next event
       this.log.error({ err: err.message }, 'policy routing: apply failed');
     });
+  }
+
+  /** An uplink's source addresses now (configured, or found on its interface). */
+  addresses(name: string): string[] {
+    const r = this.rt.find((x) => x.cfg.name === name);
+    return r ? [r.sources[4], r.sources[6]].filter((a): a is string => a !== undefined) : [];
   }
 
   // --- views ----------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ export const multiWanSchema = z.strictObject({
   'apply-routes': z.boolean().default(false),
   'default-table': z.number().int().min(1).max(2 ** 31).optional(),
   'rule-priority': z.number().int().min(1).max(31_000).optional(),
+  nat: z.enum(['none', 'masquerade']).default('none'),
+  'on-failover': z.enum(['flush', 'keep']).default('flush'),
   policies: z.array(z.strictObject({
     name: z.string().min(1),
     match: z.strictObject({

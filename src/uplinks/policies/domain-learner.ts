@@ -101,6 +101,19 @@ export class DomainLearner implements AnswerObserver {
     }
   }
 
+  /** Every address held, into the sets again (sets made afresh: an HA backup becoming master). */
+  replay(): Promise<void> {
+    const now = this.clock.now();
+    const lines: string[] = [];
+    for (const p of this.policies.filter((x) => x.domains.length > 0)) {
+      const sets = setNames(p);
+      for (const h of this.addresses(p.name)) {
+        lines.push(elementAdd(h.address.includes(':') ? sets.v6 : sets.v4, h.address, Math.ceil((h.expires - now) / 1000)));
+      }
+    }
+    return lines.length ? this.batch.add(lines) : Promise.resolve();
+  }
+
   /** Addresses held now, per policy (expired ones are dropped here, as the kernel drops them). */
   addresses(policy: string): HeldAddress[] {
     const held = this.held.get(policy);

@@ -19,7 +19,11 @@ const T = `inet ${NFT_TABLE}`;
 export interface NftExisting {
   sets: string[];
   counters: string[];
+  chains: string[];
 }
+
+/** The chains the policies fill (the NAT chain beside them is flows/'s). */
+export const POLICY_CHAINS = ['prerouting', 'output', 'policies'];
 
 export function setNames(p: Policy): { v4: string; v6: string } {
   return { v4: `${nftName(p)}_v4`, v6: `${nftName(p)}_v6` };
@@ -89,6 +93,16 @@ export function elementAdd(set: string, address: string, timeoutS: number): stri
 
 export function elementDelete(set: string, address: string): string {
   return `delete element ${T} ${set} { ${address} }`;
+}
+
+/** Takes out what the policies own, leaving anything else in the table (NAT) alone. */
+export function renderPolicyRemoval(existing: NftExisting): string {
+  const lines = [
+    ...POLICY_CHAINS.filter((c) => existing.chains.includes(c)).map((c) => `delete chain ${T} ${c}`),
+    ...existing.sets.map((s) => `delete set ${T} ${s}`),
+    ...existing.counters.map((c) => `delete counter ${T} ${c}`),
+  ];
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 export const DELETE_TABLE = `delete table ${T}\n`;

@@ -1,6 +1,6 @@
 /** The one place the policies run `nft`, through the host port: a script on stdin, and JSON reads of our own table. */
 import { HostError, systemHost, type HostPort } from '../../host/host-port.js';
-import { NFT_TABLE, type NftExisting } from './nft-render.js';
+import { DELETE_TABLE, NFT_TABLE, type NftExisting } from './nft-render.js';
 
 /** Runs a script as one transaction: all of it or none. */
 export function nftScript(script: string, timeoutMs = 5000, host: HostPort = systemHost): Promise<void> {
@@ -24,7 +24,16 @@ export async function nftExisting(host: HostPort = systemHost): Promise<NftExist
   return {
     sets: items.filter((i) => i.set).map((i) => i.set.name!),
     counters: items.filter((i) => i.counter).map((i) => i.counter.name!),
+    chains: items.filter((i) => i.chain).map((i) => i.chain.name!),
   };
+}
+
+/** Runs a removal script, then deletes the table once nothing of anyone's is left in it. */
+export async function nftRemove(script: string, host: HostPort = systemHost): Promise<void> {
+  if (script !== '') await nftScript(script, undefined, host);
+  const left = await nftExisting(host);
+  const tableThere = (await listTable(host)).some((i) => i.table);
+  if (tableThere && left.chains.length + left.sets.length + left.counters.length === 0) await nftScript(DELETE_TABLE, undefined, host);
 }
 
 /** Packets counted per policy (the policies count new flows). */

@@ -112,7 +112,7 @@ describe('policy decisions and rules', () => {
 
   it('renders nftables: restore marks of existing flows, first match wins, marks follow the decision', () => {
     const names = ['wan-a', 'wan-b'];
-    const healthy = renderNft(mw.policies, decidePolicies(mw.policies, () => true), (n) => names.indexOf(n), { sets: ['old_v4'], counters: ['video', 'old'] });
+    const healthy = renderNft(mw.policies, decidePolicies(mw.policies, () => true), (n) => names.indexOf(n), { sets: ['old_v4'], counters: ['video', 'old'], chains: [] });
     const rules = healthy.split('\n').filter((l) => l.startsWith('add rule inet edgedns policies'));
     expect(rules).toEqual([
       'add rule inet edgedns policies ct state new ip daddr @video_v4 counter name "video" meta mark set 0xed01 ct mark set 0xed01 return',
@@ -124,7 +124,7 @@ describe('policy decisions and rules', () => {
     expect(healthy).toContain('add rule inet edgedns prerouting ct mark and 0xff00 == 0xed00 meta mark set ct mark return');
     expect(healthy).toContain('delete set inet edgedns old_v4\ndelete counter inet edgedns old\n');
     expect(healthy).not.toContain('delete counter inet edgedns video');
-    const aDown = renderNft(mw.policies, decidePolicies(mw.policies, (n) => n !== 'wan-a'), (n) => names.indexOf(n), { sets: [], counters: [] });
+    const aDown = renderNft(mw.policies, decidePolicies(mw.policies, (n) => n !== 'wan-a'), (n) => names.indexOf(n), { sets: [], counters: [], chains: [] });
     expect(aDown).toContain('@video_v4 counter name "video" meta mark set 0xed02 ct mark set 0xed02 return');
   });
 });

@@ -61,18 +61,32 @@ describe('PolicyEngine with a recording host', () => {
     expect(st.error).toBeNull();
   });
 
-  it('reads hits from our table\'s counters, and on stop removes only its own table', async () => {
-    const host = new RecordingHost().on(/^nft -j list table inet edgedns$/, JSON.stringify({
-      nftables: [{ counter: { name: 'video', table: 'edgedns', packets: 42, bytes: 4200 } }, { set: { name: 'video_v4', table: 'edgedns' } }],
-    }));
-    const engine = new PolicyEngine(fakeMonitor([{ policy: 'video', action: 'uplink', uplink: 'wan-b', reason: 'up' }]) as unknown as PolicyUplinks,
-      { now: () => 0 }, log, host);
-    engine.start();
-    await settle();
-    expect((await engine.status()).policies[0].hits).toBe(42);
-    host.calls.length = 0;
-    await engine.stop(true);
-    expect(host.lines()).toEqual(['nft -f -\ndelete table inet edgedns\n']);
+  it('reads hits from our table\'s counters, and on stop removes only its own chains, sets and counters', async () => {
+    let removed = false;
+    const host = new RecordingHost()
+      .on(/^nft -f -$/, (c) => { if (c.input?.startsWith('delete chain')) removed = true; return ''; })
+      .on(/^nft -j list table inet edgedns$/, () => JSON.stringify({
+        nftables: removed
+          ? [{ table: { name: 'edgedns' } }, ...(nat ? [{ chain: { name: 'nat_postrouting', table: 'edgedns' } }] : [])]
+          : [{ table: { name: 'edgedns' } }, { chain: { name: 'prerouting', table: 'edgedns' } }, { chain: { name: 'policies', table: 'edgedns' } },
+            { counter: { name: 'video', table: 'edgedns', packets: 42, bytes: 4200 } }, { set: { name: 'video_v4', table: 'edgedns' } }],
+      }));
+    let nat = false;
+    for (const withNat of [false, true]) {
+      nat = withNat;
+      removed = false;
+      const engine = new PolicyEngine(fakeMonitor([{ policy: 'video', action: 'uplink', uplink: 'wan-b', reason: 'up' }]) as unknown as PolicyUplinks,
+        { now: () => 0 }, log, host);
+      engine.start();
+      await settle();
+      expect((await engine.status()).policies[0].hits).toBe(42);
+      host.calls.length = 0;
+      await engine.stop(true);
+      const scripts = host.lines(/^nft -f/);
+      expect(scripts[0]).toBe('nft -f -\ndelete chain inet edgedns prerouting\ndelete chain inet edgedns policies\ndelete set inet edgedns video_v4\ndelete counter inet edgedns video\n');
+      // the table goes only when nothing else (the NAT chain) is left in it
+      expect(scripts.slice(1)).toEqual(withNat ? [] : ['nft -f -\ndelete table inet edgedns\n']);
+    }
   });
 
   it('an nft failure is kept as the status error, and the engine keeps going', async () => {

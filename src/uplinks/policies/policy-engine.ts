@@ -9,8 +9,8 @@ import type { Clock } from '../../clock.js';
 import { systemHost, type HostPort } from '../../host/host-port.js';
 import type { UplinkMonitor } from '../uplink-monitor.js';
 import { DomainLearner, type HeldAddress } from './domain-learner.js';
-import { DELETE_TABLE, renderNft } from './nft-render.js';
-import { nftCounters, nftExisting, nftScript } from './nft-runner.js';
+import { renderNft, renderPolicyRemoval } from './nft-render.js';
+import { nftCounters, nftExisting, nftRemove, nftScript } from './nft-runner.js';
 import type { PolicyDecision } from './policy-decision.js';
 import { nftName, type Policy } from './policy-model.js';
 
@@ -42,12 +42,14 @@ export class PolicyEngine {
   private unsubscribe: Array<() => void> = [];
   /** why nftables is not in use, or its last error */
   error: string | null = null;
+  /** false on an HA backup: the marks and sets are the master's to publish */
+  private publishing = true;
 
   constructor(
     private readonly monitor: PolicyUplinks, private readonly clock: Clock, private readonly log: Logger, private readonly host: HostPort = systemHost,
   ) {
     const policies = monitor.multiWan.policies;
-    this.learner = policies.some((p) => p.domains.length > 0) ? new DomainLearner(policies, (s) => nftScript(s, undefined, host), clock, log) : null;
+    this.learner = policies.some((p) => p.domains.length > 0) ? new DomainLearner(policies, (s) => (this.publishing ? nftScript(s, undefined, host) : Promise.resolve()), clock, log) : null;
   }
 
   get policies(): Policy[] {
@@ -75,11 +77,29 @@ export class PolicyEngine {
     this.queue = this.queue.then(() => this.applyNft(next));
   }
 
+  setPublishing(on: boolean): void {
+    if (on === this.publishing) return;
+    this.publishing = on;
+    if (on) {
+      this.sync(true);
+      this.queue = this.queue.then(() => this.learner?.replay()); // the addresses learned while backup
+    } else this.queue = this.queue.then(() => this.removeOwn());
+  }
+
+  private async removeOwn(): Promise<void> {
+    if (!this.monitor.routing.enabled) return;
+    await nftExisting(this.host).then((e) => nftRemove(renderPolicyRemoval(e), this.host)).then(
+      () => this.log.info('multi-wan policies: their nftables chains, sets and counters removed'),
+      (e: Error) => this.log.warn({ err: e.message }, 'multi-wan policies: could not remove their nftables chains'),
+    );
+  }
+
   private async applyNft(decisions: PolicyDecision[]): Promise<void> {
     if (!this.monitor.routing.enabled) {
       this.error = `routing is off: ${this.monitor.routing.reason}`;
       return;
     }
+    if (!this.publishing) return;
     const names = this.monitor.uplinks.map((u) => u.name);
     try {
       const script = renderNft(this.policies, decisions, (n) => names.indexOf(n), await nftExisting(this.host));
@@ -124,11 +144,6 @@ export class PolicyEngine {
   async stop(removeTable: boolean): Promise<void> {
     for (const u of this.unsubscribe) u();
     await this.queue;
-    if (removeTable && this.monitor.routing.enabled) {
-      await nftScript(DELETE_TABLE, undefined, this.host).then(
-        () => this.log.info('multi-wan policies: nftables table removed'),
-        (e: Error) => this.log.warn({ err: e.message }, 'multi-wan policies: could not remove the nftables table'),
-      );
-    }
+    if (removeTable) await this.removeOwn();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Policies as `ip rule`s, in the band edgedns owns (route-plan.ts): one fwmark rule per uplink
- * when any policy matches domains (nftables marks those packets, nft-render.ts), and per
+ * when any policy matches domains (nftables marks those packets, nft-render.ts) or flows are
+ * kept on their uplink (`multi-wan.nat`, flows/nat-render.ts), and per
  * source/destination policy a rule per (source, destination) pair of one family. A policy that
  * falls back to the default has no rule; one that drops gets `prohibit`.
  */
@@ -14,9 +15,9 @@ const familyOf = (prefix: string): Family => (isIPv6(prefix.split('/')[0]) ? 6 :
 /** A host prefix as `ip rule` shows it (10.0.0.5/32 → 10.0.0.5), so plan and host compare equal. */
 const asShown = (prefix: string): string => prefix.replace(/^([^:]+)\/32$|^(.*:.*)\/128$/, (_m, v4: string | undefined, v6: string | undefined) => v4 ?? v6!);
 
-export function policyRules(policies: Policy[], decisions: PolicyDecision[], uplinks: Uplink[], base: number, uplinkFamily: (u: Uplink) => Family): RuleSpec[] {
+export function policyRules(policies: Policy[], decisions: PolicyDecision[], uplinks: Uplink[], base: number, uplinkFamily: (u: Uplink) => Family, stickyFlows = false): RuleSpec[] {
   const rules: RuleSpec[] = [];
-  if (policies.some((p) => p.domains.length > 0)) {
+  if (stickyFlows || policies.some((p) => p.domains.length > 0)) {
     uplinks.forEach((u, j) => rules.push({ family: uplinkFamily(u), pref: base + 1, fwmark: uplinkMark(j), table: u.table }));
   }
   policies.forEach((p, i) => {
