@@ -1,0 +1,226 @@
+#!/bin/sh
+# The whole gateway in one lab (issue 21), in network namespaces P-* (P: a prefix unique to the
+# run), everything it starts recorded by PID under the state folder and stopped by `down`:
+#
+#   P-isp1 [br 10.201.0.1; lo 10.250.0.53 Unbound, 10.250.0.7 echo "isp-a"] — wan1 of both gateways
+#   P-isp2 [br 10.202.0.1; lo 10.250.0.53 Unbound, 10.250.0.7 echo "isp-b"] — wan2 of both gateways
+#   P-gwa  [wan1 10.201.0.2, wan2 10.202.0.2, lan0 10.203.0.2] edgedns + kea-dhcp4 (HA primary) + keepalived (priority 150)
+#   P-gwb  [wan1 10.201.0.3, wan2 10.202.0.3, lan0 10.203.0.3] edgedns + kea-dhcp4 (HA standby) + keepalived (priority 100)
+#   P-lan  [bridge br0]: the LAN switch; 10.203.0.1 is the VRRP address, owned by the master
+#   P-c1, P-c2 [eth0, DHCP]: LAN clients (busybox udhcpc, hostnames c1 and c2)
+#
+# usage: lab.sh up|down|status [PREFIX [STATE]]    (PREFIX: default elab; STATE: default /tmp/edgedns-lab-PREFIX)
+#        lab.sh start|stop PREFIX ROLE GW [STATE]  (ROLE: edgedns|kea|keepalived|udhcpc, GW: a|b|c1|c2)
+# By hand: `npm run lab -- up`, then e.g. `ip netns exec elab-c1 dig @10.203.0.1 c2.lan.test`,
+# `ip netns exec elab-gwa npx edgedns show ha --admin unix:/tmp/edgedns-lab-elab/gwa/admin.sock`, `npm run lab -- down`.
+set -e
+CMD=$1; P=${2:-elab}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+NODE=${NODE:-$(command -v node)}
+if [ "$CMD" = start ] || [ "$CMD" = stop ]; then ROLE=$3; GW=$4; S=${5:-/tmp/edgedns-lab-$P}; else S=${3:-/tmp/edgedns-lab-$P}; fi
+PIDS=$S/pids
+NS() { echo "$P-$1"; }
+
+# run_bg NAME NETNS CMD...: start in the background, log to STATE/NAME.log, PID to STATE/pids/NAME.pid
+run_bg() {
+  name=$1; ns=$2; shift 2
+  ip netns exec "$ns" "$@" >"$S/$name.log" 2>&1 &
+  echo $! >"$PIDS/$name.pid"
+}
+
+stop_pid() {
+  f=$PIDS/$1.pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  kill "$pid" 2>/dev/null || true
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
+
+gw_addr() { [ "$1" = a ] && echo 2 || echo 3; }
+
+write_configs() {
+  for g in a b; do
+    n=$(gw_addr $g)
+    other=$([ $g = a ] && echo b || echo a); on=$(gw_addr $other)
+    role=$([ $g = a ] && echo primary || echo standby)
+    prio=$([ $g = a ] && echo 150 || echo 100)
+    mkdir -p "$S/gw$g"
+    cat >"$S/gw$g/edgedns.yaml" <<EOF
+# gateway $g of the lab: the LAN's resolver on every address of lan0 (the VRRP address too)
+listen:
+  - { interface: lan0, port: 53 }
+  - { address: 127.0.0.1, port: 53 }
+zone: { domain: lan.test, ttl: 30 }
+upstreams: [udp://10.250.0.53:53]
+upstream-timeout: 400ms
+forward: [{ domain: whoami.test, upstreams: [udp://10.250.0.53:53] }]
+leases: { kea4: $S/gw$g/leases4.csv, ttl: 30s }
+uplinks:
+  - { name: wan-a, interface: wan1, gateway: 10.201.0.1, priority: 100, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
+  - { name: wan-b, interface: wan2, gateway: 10.202.0.1, priority: 50, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
+multi-wan: { mode: failover, apply-routes: true, nat: masquerade, on-failover: flush }
+ha: { state-file: $S/gw$g/ha.state }
+admin: { socket: $S/gw$g/admin.sock }
+EOF
+    cat >"$S/gw$g/kea4.json" <<EOF
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": ["lan0"], "dhcp-socket-type": "raw" },
+  "control-socket": { "socket-type": "unix", "socket-name": "$S/gw$g/kea4.sock" },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$S/gw$g/leases4.csv", "lfc-interval": 3600 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16 },
+  "valid-lifetime": 60, "renew-timer": 20, "rebind-timer": 40,
+  "subnet4": [{ "id": 1, "subnet": "10.203.0.0/24", "pools": [{ "pool": "10.203.0.100 - 10.203.0.199" }],
+    "option-data": [{ "name": "routers", "data": "10.203.0.1" }, { "name": "domain-name-servers", "data": "10.203.0.1" }, { "name": "domain-name", "data": "lan.test" }] }],
+  "hooks-libraries": [
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [{
+      "this-server-name": "gw$g", "mode": "hot-standby",
+      "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000, "max-unacked-clients": 0, "sync-timeout": 5000,
+      "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true, "http-listener-threads": 1, "http-client-threads": 1 },
+      "peers": [
+        { "name": "gwa", "url": "http://10.203.0.2:8001/", "role": "primary", "auto-failover": true },
+        { "name": "gwb", "url": "http://10.203.0.3:8001/", "role": "standby", "auto-failover": true } ] }] } } ],
+  "loggers": [{ "name": "kea-dhcp4", "output_options": [{ "output": "stdout" }], "severity": "INFO" }]
+} }
+EOF
+    # keepalived calls edgedns ha set; both start as BACKUP with nopreempt, so a gateway coming
+    # back does not take the address again (no flap); the higher priority wins the first election
+    cat >"$S/gw$g/keepalived.conf" <<EOF
+global_defs {
+  router_id gw$g
+  enable_script_security
+  script_user root
+}
+vrrp_instance LAN {
+  state BACKUP
+  nopreempt
+  interface lan0
+  virtual_router_id 51
+  priority $prio
+  advert_int 1
+  unicast_src_ip 10.203.0.$n
+  unicast_peer { 10.203.0.$on }
+  virtual_ipaddress { 10.203.0.1/24 dev lan0 }
+  notify_master "$S/gw$g/notify.sh master"
+  notify_backup "$S/gw$g/notify.sh backup"
+  notify_fault "$S/gw$g/notify.sh fault"
+  notify_stop "$S/gw$g/notify.sh backup"
+}
+EOF
+    cat >"$S/gw$g/notify.sh" <<EOF
+#!/bin/sh
+exec $NODE $REPO/bin/edgedns.js ha set "\$1" --state-file $S/gw$g/ha.state >>$S/gw$g/notify.log 2>&1
+EOF
+    chmod 755 "$S/gw$g/notify.sh"
+  done
+  # the LAN clients' udhcpc script: the address, and the default route through the VRRP address
+  cat >"$S/udhcpc.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface" ;;
+  bound|renew) ip -4 addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface" ;;
+esac
+exit 0
+EOF
+  chmod 755 "$S/udhcpc.script"
+}
+
+start_one() {
+  case "$1:$2" in
+    edgedns:a|edgedns:b) run_bg "edgedns-$2" "$(NS gw$2)" "$NODE" --max-semi-space-size=4 "$REPO/bin/edgedns.js" serve -c "$S/gw$2/edgedns.yaml" ;;
+    kea:a|kea:b) KEA_PIDFILE_DIR=$S/gw$2 KEA_LOCKFILE_DIR=$S/gw$2 run_bg "kea-$2" "$(NS gw$2)" kea-dhcp4 -c "$S/gw$2/kea4.json" ;;
+    keepalived:a|keepalived:b) run_bg "keepalived-$2" "$(NS gw$2)" keepalived -n -l -D -f "$S/gw$2/keepalived.conf" \
+        -p "$S/gw$2/keepalived.pid" -r "$S/gw$2/vrrp.pid" -c "$S/gw$2/checkers.pid" ;;
+    udhcpc:c1|udhcpc:c2) run_bg "udhcpc-$2" "$(NS $2)" busybox udhcpc -f -R -t 5 -T 1 -i eth0 -x "hostname:$2" -s "$S/udhcpc.script" ;;
+    *) echo "unknown: $1 $2" >&2; exit 2 ;;
+  esac
+}
+
+case "$CMD" in
+up)
+  mkdir -p "$PIDS"
+  for n in isp1 isp2 gwa gwb lan c1 c2; do ip netns add "$(NS $n)"; ip -n "$(NS $n)" link set lo up; done
+  ip -n "$(NS lan)" link add br0 type bridge; ip -n "$(NS lan)" link set br0 up
+  for i in 1 2; do
+    isp=$(NS isp$i)
+    ip -n "$isp" link add wanbr type bridge; ip -n "$isp" addr add "10.20$i.0.1/24" dev wanbr; ip -n "$isp" link set wanbr up
+    ip -n "$isp" addr add 10.250.0.53/32 dev lo; ip -n "$isp" addr add 10.250.0.7/32 dev lo
+    for g in a b; do
+      ip -n "$(NS gw$g)" link add "wan$i" type veth peer name "gw$g" netns "$isp"
+      ip -n "$isp" link set "gw$g" master wanbr up
+      ip -n "$(NS gw$g)" addr add "10.20$i.0.$(gw_addr $g)/24" dev "wan$i"; ip -n "$(NS gw$g)" link set "wan$i" up
+    done
+  done
+  for g in a b; do
+    ip -n "$(NS gw$g)" link add lan0 type veth peer name "gw$g" netns "$(NS lan)"
+    ip -n "$(NS lan)" link set "gw$g" master br0 up
+    ip -n "$(NS gw$g)" addr add "10.203.0.$(gw_addr $g)/24" dev lan0; ip -n "$(NS gw$g)" link set lan0 up
+    ip netns exec "$(NS gw$g)" sysctl -qw net.ipv4.ip_forward=1
+  done
+  for c in c1 c2; do
+    ip -n "$(NS $c)" link add eth0 type veth peer name "$c" netns "$(NS lan)"
+    ip -n "$(NS lan)" link set "$c" master br0 up
+    ip -n "$(NS $c)" link set eth0 up
+  done
+  write_configs
+  for i in 1 2; do
+    label=$([ $i = 1 ] && echo isp-a || echo isp-b)
+    mkdir -p "$S/isp$i"
+    cat >"$S/isp$i/unbound.conf" <<EOF
+server:
+  verbosity: 1
+  num-threads: 1
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  username: ""
+  chroot: ""
+  directory: "$S/isp$i"
+  pidfile: "$S/isp$i/unbound.pid"
+  do-ip6: no
+  interface: 10.250.0.53
+  access-control: 0.0.0.0/0 allow
+  module-config: "iterator"
+  local-zone: "test." nodefault
+  local-zone: "whoami.test." static
+  local-data: 'whoami.test. 0 IN TXT "$label"'
+  local-zone: "example." static
+  local-data: 'www.example. 300 IN A 10.250.0.7'
+remote-control:
+  control-enable: no
+EOF
+    run_bg "unbound-$i" "$(NS isp$i)" unbound -d -c "$S/isp$i/unbound.conf"
+    run_bg "echo-$i" "$(NS isp$i)" "$NODE" "$REPO/test/fixtures/flow-echo.mjs" "$label" 10.250.0.7 7007
+  done
+  for g in a b; do start_one kea $g; done
+  for g in a b; do start_one edgedns $g; done
+  start_one keepalived a
+  sleep 1.5   # a first: it wins the first election without waiting for b's advertisements
+  start_one keepalived b
+  for c in c1 c2; do start_one udhcpc $c; done
+  echo "lab $P up; state in $S"
+  ;;
+start) mkdir -p "$PIDS"; start_one "$ROLE" "$GW" ;;
+stop) case "$ROLE" in udhcpc) stop_pid "udhcpc-$GW" ;; *) stop_pid "$ROLE-$GW" ;; esac ;;
+status)
+  for f in "$PIDS"/*.pid; do [ -f "$f" ] || continue; n=$(basename "$f" .pid); pid=$(cat "$f"); \
+    if kill -0 "$pid" 2>/dev/null; then echo "$n running ($pid)"; else echo "$n stopped"; fi; done
+  for g in a b; do
+    echo "gw$g: $(cat "$S/gw$g/ha.state" 2>/dev/null || echo 'no ha state')"
+    ip -n "$(NS gw$g)" -4 -o addr show dev lan0 2>/dev/null | awk '{print "  " $4}'
+  done
+  for c in c1 c2; do echo "$c: $(ip -n "$(NS $c)" -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')"; done
+  ;;
+down)
+  for f in "$PIDS"/udhcpc-*.pid "$PIDS"/keepalived-*.pid "$PIDS"/edgedns-*.pid "$PIDS"/*.pid; do
+    [ -f "$f" ] && stop_pid "$(basename "$f" .pid)"
+  done
+  for n in c1 c2 lan gwa gwb isp1 isp2; do ip netns del "$(NS $n)" 2>/dev/null || true; done
+  ;;
+*) echo "usage: $0 up|down|status PREFIX [STATE]" >&2; exit 2 ;;
+esac

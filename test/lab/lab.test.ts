@@ -1,0 +1,158 @@
+/**
+ * The whole gateway in one lab (lab.sh): two ISPs, two gateways A and B each running edgedns,
+ * kea-dhcp4 (Kea HA hot-standby, so both lease files hold every lease) and keepalived owning
+ * the LAN's VRRP address 10.203.0.1, and two DHCP clients on the LAN bridge. Rows of the
+ * validation matrix, asserting what a LAN user and an operator see:
+ *   - at rest: names resolve on the VRRP address and on both gateways (the backup is warm), the
+ *     master alone publishes routes and NAT, flows leave with the master's WAN address;
+ *   - row 5: a released lease's name goes, a new holder of the address appears, its PTR follows;
+ *   - row 8: keepalived stopped on the master, the master killed outright, the old master's
+ *     return (no flap): the address moves, names keep resolving, routes and NAT follow the role.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminGet } from '../helpers/admin-socket.js';
+import { dig } from '../helpers/dig.js';
+import { execIn, ip } from '../helpers/netns.js';
+import { stopChild } from '../helpers/stop-child.js';
+import { missingOrNotRoot } from '../helpers/system.js';
+import { until } from '../helpers/until.js';
+
+const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
+const LAB = fileURLToPath(new URL('./lab.sh', import.meta.url));
+const CLIENT = fileURLToPath(new URL('../fixtures/flow-client.mjs', import.meta.url));
+const VIP = '10.203.0.1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and two WANs', () => {
+  const P = `lab${process.pid % 100000}`;
+  const S = `/tmp/edgedns-lab-${P}`;
+  const ns = (n: string) => `${P}-${n}`;
+  const lab = (...args: string[]) => execFileSync('sh', [LAB, ...args.slice(0, 1), P, ...args.slice(1)], { encoding: 'utf8' });
+  const sock = (g: 'a' | 'b') => `${S}/gw${g}/admin.sock`;
+  const ha = (g: 'a' | 'b') => adminGet(sock(g), '/ha');
+  const hasVip = (g: 'a' | 'b') => ip('-n', ns(`gw${g}`), '-4', 'addr', 'show', 'dev', 'lan0').includes(`${VIP}/`);
+  const rules = (g: 'a' | 'b') => ip('-n', ns(`gw${g}`), 'rule', 'show');
+  const nat = async (g: 'a' | 'b') => (await execIn(['nft', 'list', 'table', 'inet', 'edgedns'], ns(`gw${g}`))).stdout.includes('masquerade');
+  /** An A (or PTR) answer asked from a LAN client; '' for none. */
+  const ask = async (server: string, name: string, type = 'A', from = 'c1') =>
+    (await dig([`@${server}`, name, type, '+time=1', '+tries=1'], 3000, ns(from)).catch(() => null))?.answer.map((r) => r.data).join(',') ?? '';
+  const leased = (c: string) => /inet (10\.203\.0\.\d+)\//.exec(ip('-n', ns(c), '-4', 'addr', 'show', 'dev', 'eth0'))?.[1];
+  /** Which ISP answers a new UDP flow from c1, and the source it saw */
+  const leaves = async () => {
+    const r = await execIn([process.execPath, CLIENT, 'flow', '10.250.0.7', '7007'], ns('c1'), 700);
+    return r.stdout.split('\n')[0]?.split(' ').slice(1).join(' ') ?? '';
+  };
+  const extra: ChildProcess[] = [];
+  let c1 = '';
+  let c2 = '';
+
+  beforeAll(async () => {
+    lab('up');
+    await until('both clients leased', async () => [leased('c1'), leased('c2')], (l) => l.every((x) => x !== undefined), 20_000);
+    [c1, c2] = [leased('c1')!, leased('c2')!];
+    await until('A is the VRRP master', async () => (await ha('a').catch(() => null))?.role, (r) => r === 'master', 10_000);
+    await until('both gateways know both names', async () => [await ask(`10.203.0.2`, 'c2.lan.test'), await ask('10.203.0.3', 'c2.lan.test')],
+      (v) => v.every((x) => x === c2), 15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(extra.map((c) => stopChild(c)));
+    try { lab('down'); } catch { /* best effort */ }
+  });
+
+  it('at rest: names on the VRRP address and on both gateways; only the master publishes routes and NAT', async () => {
+    expect(await ask(VIP, 'c2.lan.test')).toBe(c2);
+    expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
+    expect(await ask('10.203.0.3', 'c1.lan.test')).toBe(c1); // the backup is warm: Kea HA keeps its lease file in step
+    expect(await ask('10.203.0.3', c2.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR')).toBe('c2.lan.test.');
+    expect(await ask(VIP, 'whoami.test', 'TXT')).toBe('"isp-a"');
+    const [a, b] = [await ha('a'), await ha('b')];
+    expect(a).toMatchObject({ enabled: true, role: 'master', publishing: true, publishes: ['policy routes', 'nat'], withheld: [] });
+    expect(b).toMatchObject({ enabled: true, role: 'backup', publishing: false, publishes: [], withheld: ['policy routes', 'nat'] });
+    expect(rules('a')).toMatch(/10900:.*lookup 100/);
+    expect(rules('b')).not.toMatch(/10900:/);
+    expect(rules('b')).toMatch(/10100:\s+from 10\.201\.0\.3 lookup 101/); // its own traffic still leaves by its uplinks
+    expect([await nat('a'), await nat('b')]).toEqual([true, false]);
+    expect(await leaves()).toBe('isp-a 10.201.0.2');
+    const shown = await execIn([process.execPath, fileURLToPath(new URL('../../bin/edgedns.js', import.meta.url)), 'show', 'ha', '--admin', `unix:${sock('b')}`], ns('gwb'));
+    expect(shown.stdout).toMatch(/role\s+backup/);
+    expect(shown.stdout).toMatch(/withheld\s+policy routes, nat/);
+  });
+
+  it('row 5: a released lease\'s name goes on both gateways; the next holder of the address appears, with its PTR', async () => {
+    lab('stop', 'udhcpc', 'c2'); // udhcpc -R: releases on SIGTERM
+    await until('c2\'s name gone on both', async () => [await ask('10.203.0.2', 'c2.lan.test'), await ask('10.203.0.3', 'c2.lan.test')],
+      (v) => v.every((x) => x === ''), 15_000);
+    // c3 takes the address c2 had
+    const child = spawn('ip', ['netns', 'exec', ns('c2'), 'busybox', 'udhcpc', '-f', '-R', '-t', '5', '-T', '1', '-i', 'eth0', '-x', 'hostname:c3',
+      '-r', c2, '-s', `${S}/udhcpc.script`], { stdio: 'ignore' });
+    extra.push(child);
+    const ptr = c2.split('.').reverse().join('.') + '.in-addr.arpa';
+    await until('c3 on both', async () => [await ask('10.203.0.2', 'c3.lan.test'), await ask('10.203.0.3', 'c3.lan.test')],
+      (v) => v.every((x) => x !== ''), 15_000);
+    expect(leased('c2')).toBe(c2);
+    expect(await ask(VIP, 'c3.lan.test')).toBe(c2);
+    expect(await ask(VIP, ptr, 'PTR')).toBe('c3.lan.test.');
+    expect(await ask('10.203.0.3', ptr, 'PTR')).toBe('c3.lan.test.');
+  });
+
+  it('row 8: keepalived stopped on the master: the address moves, B publishes, A withdraws, names keep resolving', async () => {
+    lab('stop', 'keepalived', 'a'); // SIGTERM: A gives the address up at once (priority 0), notify_stop says backup
+    await until('the address on B', async () => hasVip('b'), (v) => v, 8000, 20);
+    await until('B master', async () => (await ha('b')).role, (r) => r === 'master', 3000);
+    await until('B publishes NAT and the selection', async () => [await nat('b'), /10900:/.test(rules('b'))], (v) => v.every(Boolean), 3000);
+    await until('A withdraws', async () => [await nat('a'), /10900:/.test(rules('a'))], (v) => v.every((x) => !x), 3000);
+    expect((await ha('a')).role).toBe('backup');
+    expect(hasVip('a')).toBe(false);
+    await until('LAN flows leave through B', leaves, (l) => l === 'isp-a 10.201.0.3', 5000);
+    expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
+    expect(await ask(VIP, 'c3.lan.test')).toBe(c2);
+  });
+
+  it('A\'s return does not flap: B keeps the address and the role', async () => {
+    const changes = (await ha('b')).changes;
+    lab('start', 'keepalived', 'a');
+    await sleep(4500); // longer than VRRP's master-down interval (3 × advert_int + skew)
+    expect(hasVip('b')).toBe(true);
+    expect(hasVip('a')).toBe(false);
+    expect((await ha('b'))).toMatchObject({ role: 'master', changes });
+    expect((await ha('a')).role).toBe('backup');
+  });
+
+  it('row 8: the master dies outright: A takes the address, answers on it at once, and serves every name and NAT', async () => {
+    // a query every 100 ms from c1 throughout; which of them were answered, and when
+    const answered: number[] = [];
+    let sent = 0;
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        sent++;
+        void ask(VIP, 'c1.lan.test', 'A', 'c2').then((v) => { if (v === c1) answered.push(Date.now()); });
+        await sleep(100);
+      }
+    })();
+    await sleep(500);
+    const killedAt = Date.now();
+    ip('-n', ns('gwb'), 'link', 'set', 'lan0', 'down'); // a dead box sends no advertisement and answers no ARP
+    // keepalived's VRRP child first: it would give the address up cleanly when its parent died
+    for (const f of ['gwb/vrrp.pid', 'pids/keepalived-b.pid', 'pids/edgedns-b.pid', 'pids/kea-b.pid']) {
+      try { process.kill(Number(readFileSync(`${S}/${f}`, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+    }
+    await until('the address on A', async () => hasVip('a'), (v) => v, 10_000, 10);
+    const vipAt = Date.now();
+    await until('answered on A', async () => answered.filter((t) => t > vipAt).length, (n) => n > 0, 5000, 20);
+    stop = true;
+    await loop;
+    const firstMs = answered.find((t) => t > vipAt)! - vipAt;
+    const lost = answered.filter((t) => t > killedAt).length;
+    console.log(`master killed: VRRP moved the address after ${vipAt - killedAt} ms; A answered on it ${firstMs} ms later (queries every 100 ms, 1 s timeout; ${sent} sent, ${lost} answered after the kill)`);
+    await until('A master (keepalived\'s notify ran)', async () => (await ha('a')).role, (r) => r === 'master', 3000);
+    expect(await ask(VIP, 'c3.lan.test')).toBe(c2);
+    expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
+    await until('A publishes NAT', () => nat('a'), (v) => v, 3000);
+    await until('LAN flows leave through A', leaves, (l) => l === 'isp-a 10.201.0.2', 5000);
+  });
+});
