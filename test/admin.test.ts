@@ -114,7 +114,7 @@ log: { queries: true }
     expect(await get('/uplinks')).toEqual({ mode: null, selection: null, routing: null, uplinks: [], events: [], flows: null });
     expect(await get('/wireguard')).toMatchObject({ configured: false, interface: null, peers: [] });
     expect(await get('/queueing')).toEqual({ uplinks: [] });
-    expect(await get('/ha')).toEqual({ enabled: false, role: null, since: null, seenAt: null, changes: 0, stateFile: null, publishing: true, publishes: [], withheld: [] });
+    expect(await get('/ha')).toEqual({ enabled: false, role: null, since: null, seenAt: null, changes: 0, stateFile: null, publishing: true, publishes: [], withheld: [], follow: null });
     expect((await request(http(), 'GET', '/nope')).status).toBe(404);
   });
 

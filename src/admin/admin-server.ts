@@ -265,6 +265,10 @@ export class AdminServer {
           });
         }
         case 'GET /ha': return this.send(res, 200, this.src.ha());
+        case 'GET /ddns/dynamic': {
+          const d = this.src.ddnsDynamic();
+          return d === null ? this.send(res, 404, { error: 'ddns is not configured' }) : this.send(res, 200, d);
+        }
         case 'GET /wireguard': return this.send(res, 200, await this.src.wireguard());
         case 'GET /queueing': return this.send(res, 200, { uplinks: await this.src.queueing() });
         case 'GET /policies': return this.send(res, 200, await this.src.policies());
@@ -284,7 +288,7 @@ export class AdminServer {
           return this.send(res, 200, await m.metrics(), m.contentType);
         }
         default: {
-          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/wireguard/peers', '/queueing', '/ddns', '/ha', '/events', '/history', '/metrics'];
+          const known = ['/stats', '/cache', '/cache/flush', '/reload', '/zone', '/leases', '/upstreams', '/uplinks', '/policies', '/wireguard', '/wireguard/peers', '/queueing', '/ddns', '/ddns/dynamic', '/ha', '/events', '/history', '/metrics'];
           return this.send(res, known.includes(path) ? 405 : 404, { error: known.includes(path) ? `${req.method} not allowed here` : 'not found', paths: known });
         }
       }

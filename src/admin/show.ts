@@ -63,6 +63,7 @@ export function render(view: ShowView, d: J): string {
         `state file  ${d.stateFile}`,
         `publishes   ${d.publishes.join(', ') || '—'}`,
         `withheld    ${d.withheld.join(', ') || '—'}`,
+        ...(d.follow ? [`follows     ${d.follow.peer}'s dynamic zone: peer serial ${d.follow.peerSerial ?? '—'}, applied ${d.follow.appliedSerial ?? '—'} (${d.follow.inStep ? 'in step' : 'behind'})${d.follow.lastSync ? `, last read ${ago(d.follow.lastSync)}` : ''}${d.follow.error ? `; ${d.follow.error}` : ''}`] : []),
       ].join('\n') + '\n';
     }
     case 'ddns': {

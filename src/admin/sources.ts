@@ -25,6 +25,7 @@ export interface LeaseView {
 
 /** GET /uplinks: the policy, the current selection, routing, every uplink and recent events. */
 import type { FlowsStatus } from '../uplinks/flows/flow-keeper.js';
+import type { FollowerView } from '../ha/ha-follower.js';
 
 export interface UplinksStatus {
   mode: string | null;
@@ -76,6 +77,8 @@ export interface AdminSources {
   flowSnapshot: () => Array<{ name: string; flushed: number; sessions: number | null }>;
   /** GET /ha: the VRRP role and what this gateway publishes because of it */
   ha: () => HaView;
+  /** GET /ddns/dynamic: the dynamic layer and its serial, for an HA peer to follow; null when ddns is off */
+  ddnsDynamic: () => { serial: number; rrsets: Array<{ owner: string; type: string; records: Array<{ ttl: number; value: string }> }> } | null;
   reload: () => Promise<{ ok: true } | { ok: false; error: Error }>;
 }
 
@@ -92,4 +95,6 @@ export interface HaView {
   publishes: string[];
   /** what this gateway would publish as master, held back now */
   withheld: string[];
+  /** `ha.peer`: how far this gateway's copy of the peer's dynamic zone is */
+  follow: FollowerView | null;
 }

@@ -22,6 +22,8 @@ import { Resolver } from '../resolve/resolver.js';
 import { PolicyEngine } from '../uplinks/policies/policy-engine.js';
 import { FlowKeeper } from '../uplinks/flows/flow-keeper.js';
 import { HaRole } from '../ha/ha-role.js';
+import { HaFollower, type DynamicZonePort } from '../ha/ha-follower.js';
+import { readFileSync } from 'node:fs';
 import { HA } from '../ha/ha-section.js';
 import type { Transition } from '../uplinks/health-machine.js';
 import { UplinkMonitor } from '../uplinks/uplink-monitor.js';
@@ -61,7 +63,10 @@ class TlsComponent implements Component {
 /** The VRRP role from `edgedns ha set`: first, so every room that publishes starts knowing it. */
 class HaComponent implements Component {
   readonly name = 'ha';
-  constructor(private readonly ctx: AppContext) {}
+  follower: HaFollower | null = null;
+  constructor(private readonly ctx: AppContext, private readonly dynamicZone: () => DynamicZonePort | null) {
+    ctx.onPublishing((on) => this.follower?.setFollowing(!on));
+  }
 
   async start(c: Config): Promise<void> {
     const want = sectionOf(c, HA);
@@ -70,18 +75,26 @@ class HaComponent implements Component {
     role.start();
     role.onChange(() => this.ctx.publishingChanged());
     this.ctx.ha = role;
+    if (want.peer !== undefined) {
+      const tokenFile = c.admin.tokenFile;
+      const token = () => { try { return tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined; } catch { return undefined; } };
+      this.follower = new HaFollower(want.peer, want.peerIntervalMs, token, this.dynamicZone, this.ctx.clock, this.ctx.log);
+      this.follower.setFollowing(!role.publishing);
+    }
   }
 
   async reconfigure(next: Config, prev: Config): Promise<void> {
     if (same(sectionOf(next, HA), sectionOf(prev, HA))) return;
     await this.stop();
     this.ctx.ha = null;
+    this.follower = null;
     await this.start(next);
     this.ctx.publishingChanged();
   }
 
   async stop(): Promise<void> {
     this.ctx.ha?.stop();
+    this.follower?.stop();
   }
 
   /** GET /ha: the role, and what this gateway publishes because of it. */
@@ -94,6 +107,7 @@ class HaComponent implements Component {
       enabled: this.ctx.ha !== null,
       role: view?.role ?? null, since: view?.since ?? null, seenAt: view?.seenAt ?? null, changes: view?.changes ?? 0, stateFile: view?.stateFile ?? null,
       publishing: on, publishes: on ? what : [], withheld: on ? [] : what,
+      follow: this.follower?.view() ?? null,
     };
   }
 }
@@ -525,7 +539,8 @@ export interface Rooms {
  * open last, when everything they hand queries to is ready; the admin API last of all.
  */
 export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true } | { ok: false; error: Error }>): Rooms {
-  const ha = new HaComponent(ctx);
+  let ddnsRef: { service: DdnsService | null } = { service: null };
+  const ha = new HaComponent(ctx, () => ddnsRef.service);
   const uplinks = new UplinksComponent(ctx);
   const policies = new PoliciesComponent(ctx);
   const flows = new FlowsComponent(ctx);
@@ -533,6 +548,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const leases = new LeasesComponent(ctx);
   const wireguard = new WireguardComponent(ctx);
   const ddns = new DdnsComponent(ctx, leases);
+  ddnsRef = ddns;
   const listeners = new ListenersComponent(ctx);
   const sources: AdminSources = {
     resolver: () => ctx.resolver,
@@ -552,6 +568,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
     policies: () => policies.status(),
     policySnapshot: () => policies.engine?.snapshot() ?? [],
     ddns: () => ddns.service?.status() ?? null,
+    ddnsDynamic: () => ddns.service?.dynamic() ?? null,
     uplinkFlows: () => flows.status(),
     flowSnapshot: () => flows.keeper?.snapshot() ?? [],
     ha: () => {

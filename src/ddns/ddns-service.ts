@@ -99,6 +99,40 @@ export class DdnsService implements ZoneService {
     this.push.setTargets(cfg.push);
   }
 
+  /** HA: the dynamic layer as a whole and the serial of its last change, for the other gateway to follow. */
+  dynamic(): { serial: number; rrsets: RRsetChange[] } {
+    return { serial: this.journal.lastSerial, rrsets: this.everything() };
+  }
+
+  /**
+   * HA: become the other gateway's dynamic layer. The difference is committed and journaled as
+   * one message would be (so it survives a restart); the number of RRsets that changed.
+   */
+  async replicate(rrsets: RRsetChange[]): Promise<number> {
+    const key = (c: { owner: string; type: string }) => `${c.owner}\u0000${c.type}`;
+    const want = new Map(rrsets.map((r) => [key(r), r]));
+    const changes: RRsetChange[] = [];
+    for (const cur of this.everything()) {
+      const w = want.get(key(cur));
+      want.delete(key(cur));
+      if (w === undefined) changes.push({ owner: cur.owner, type: cur.type, records: [] });
+      else if (JSON.stringify(w.records) !== JSON.stringify(cur.records)) changes.push(w);
+    }
+    changes.push(...want.values());
+    if (changes.length === 0) return 0;
+    const before = changes.map((c) => ({ owner: c.owner, type: c.type, records: (this.store.get(c.owner)?.get(c.type) ?? []).map((r) => ({ ttl: r.ttl, value: r.value })) }));
+    this.commit(changes);
+    this.deps.history.flush();
+    try {
+      await this.journal.append(changes, this.deps.layers.serial);
+    } catch (e) {
+      this.writeFailures++;
+      this.commit(before); // not on disk: not taken (the next poll tries again)
+      throw e;
+    }
+    return changes.length;
+  }
+
   private everything(): RRsetChange[] {
     const out: RRsetChange[] = [];
     for (const [owner, types] of this.store) for (const [type, list] of types) out.push({ owner, type, records: list.map((r) => ({ ttl: r.ttl, value: r.value })) });

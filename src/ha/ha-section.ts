@@ -1,13 +1,19 @@
 /** The HA room's part of the config file: `ha:` (CONFIG.md, "Keys being added"). */
 import { z } from 'zod';
 import type { ConfigSection, SectionKey } from '../config/section.js';
+import { duration } from '../config/zod-types.js';
 
 export const haSchema = z.strictObject({
   'state-file': z.string().min(1).default('/run/edgedns/ha.state'),
+  // extension: the other gateway's admin API, whose dynamic zone a backup follows (ha-follower.ts)
+  peer: z.string().url().refine((u) => /^https?:\/\//.test(u), 'expected http://ADDRESS:PORT of the other gateway\'s admin.http').optional(),
+  'peer-interval': duration.default(1000),
 });
 
 export interface HaSettings {
   stateFile: string;
+  peer?: string;
+  peerIntervalMs: number;
 }
 
 export const HA: SectionKey<HaSettings | null> = { name: 'ha' };
@@ -17,6 +23,6 @@ export const haSection: ConfigSection<HaSettings | null> = {
   shape: { ha: haSchema.optional() },
   build(ctx) {
     const h = (ctx.raw as { ha?: z.output<typeof haSchema> }).ha;
-    return h === undefined ? null : { stateFile: h['state-file'] };
+    return h === undefined ? null : { stateFile: h['state-file'], peer: h.peer, peerIntervalMs: h['peer-interval'] };
   },
 };

@@ -29,7 +29,7 @@ describe('ha', () => {
 
   it('follows the state file: unknown publishes nothing, master does, each change once', async () => {
     const file = join(dir, 'sub', 'ha.state'); // the folder does not exist yet: the poll finds it
-    const role = new HaRole({ stateFile: file }, { now: () => Date.now() }, log);
+    const role = new HaRole({ stateFile: file, peerIntervalMs: 1000 }, { now: () => Date.now() }, log);
     const seen: string[] = [];
     role.onChange((r) => seen.push(r));
     role.start();
@@ -38,7 +38,7 @@ describe('ha', () => {
     await until(() => role.role === 'master', 3000);
     expect(role.publishing).toBe(true);
     role.stop();
-    const again = new HaRole({ stateFile: file }, { now: () => Date.now() }, log);
+    const again = new HaRole({ stateFile: file, peerIntervalMs: 1000 }, { now: () => Date.now() }, log);
     again.onChange((r) => seen.push(`again:${r}`));
     again.start(); // a restart takes the role up from the file
     expect(again.role).toBe('master');

@@ -3,7 +3,9 @@ import http from 'node:http';
 
 export function adminText(socket: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path }, (res) => {
+    // agent: false, a connection per request: Node 20's global agent keeps connections alive, and
+    // one reused just as the server's keep-alive timeout closes it fails with EPIPE or ECONNRESET
+    http.get({ socketPath: socket, path, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(body));
     }).on('error', reject);

@@ -43,6 +43,9 @@ stop_pid() {
 gw_addr() { [ "$1" = a ] && echo 2 || echo 3; }
 
 write_configs() {
+  # one admin token for the pair: each reads the other's dynamic zone with it
+  [ -f "$S/admin.token" ] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$S/admin.token"
+  chmod 600 "$S/admin.token"
   for g in a b; do
     n=$(gw_addr $g)
     other=$([ $g = a ] && echo b || echo a); on=$(gw_addr $other)
@@ -63,8 +66,11 @@ uplinks:
   - { name: wan-a, interface: wan1, gateway: 10.201.0.1, priority: 100, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
   - { name: wan-b, interface: wan2, gateway: 10.202.0.1, priority: 50, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
 multi-wan: { mode: failover, apply-routes: true, nat: masquerade, on-failover: flush }
-ha: { state-file: $S/gw$g/ha.state }
-admin: { socket: $S/gw$g/admin.sock }
+ddns:                                       # RFC 2136 from the LAN, followed by the other gateway
+  accept: [{ from: 10.203.0.0/24, names: ['*.lan.test'], types: [A, AAAA, TXT] }]
+  journal: $S/gw$g/ddns.journal
+ha: { state-file: $S/gw$g/ha.state, peer: 'http://10.203.0.$on:9153' }
+admin: { socket: $S/gw$g/admin.sock, http: '10.203.0.$n:9153', token-file: $S/admin.token }
 EOF
     cat >"$S/gw$g/kea4.json" <<EOF
 { "Dhcp4": {

@@ -5,6 +5,7 @@
  * validation matrix, asserting what a LAN user and an operator see:
  *   - at rest: names resolve on the VRRP address and on both gateways (the backup is warm), the
  *     master alone publishes routes and NAT, flows leave with the master's WAN address;
+ *   - a name RFC 2136 gave the master reaches the backup (it follows the master's dynamic zone);
  *   - row 5: a released lease's name goes, a new holder of the address appears, its PTR follows;
  *   - row 8: keepalived stopped on the master, the master killed outright, the old master's
  *     return (no flap): the address moves, names keep resolving, routes and NAT follow the role.
@@ -20,7 +21,7 @@ import { stopChild } from '../helpers/stop-child.js';
 import { missingOrNotRoot } from '../helpers/system.js';
 import { until } from '../helpers/until.js';
 
-const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
+const skip = missingOrNotRoot('ip', 'dig', 'nsupdate', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
 const LAB = fileURLToPath(new URL('./lab.sh', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../fixtures/flow-client.mjs', import.meta.url));
 const VIP = '10.203.0.1';
@@ -44,6 +45,15 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
   const leaves = async () => {
     const r = await execIn([process.execPath, CLIENT, 'flow', '10.250.0.7', '7007'], ns('c1'), 700);
     return r.stdout.split('\n')[0]?.split(' ').slice(1).join(' ') ?? '';
+  };
+  /** An RFC 2136 add from a LAN client to the VRRP address (whoever is master takes it). */
+  const nsupdate = async (name: string, address: string) => {
+    const child = spawn('ip', ['netns', 'exec', ns('c1'), 'nsupdate'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    child.stdin!.end(`server ${VIP}\nzone lan.test\nupdate add ${name} 300 A ${address}\nsend\n`);
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
   };
   const extra: ChildProcess[] = [];
   let c1 = '';
@@ -82,6 +92,18 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     expect(shown.stdout).toMatch(/withheld\s+policy routes, nat/);
   });
 
+  it('a name only the master learned (RFC 2136) reaches the backup, and `show ha` says it is in step', async () => {
+    await nsupdate('printer.lan.test', '10.203.0.50');
+    expect(await ask('10.203.0.2', 'printer.lan.test')).toBe('10.203.0.50');
+    await until('the backup follows', () => ask('10.203.0.3', 'printer.lan.test'), (v) => v === '10.203.0.50', 5000);
+    const b = await until('B in step', () => ha('b'), (h) => h.follow?.inStep === true, 3000);
+    expect(b.follow).toMatchObject({ peer: 'http://10.203.0.2:9153', following: true, error: null });
+    expect(b.follow.appliedSerial).toBe(b.follow.peerSerial);
+    expect((await ha('a')).follow).toMatchObject({ following: false }); // a master does not follow
+    const shown = await execIn([process.execPath, fileURLToPath(new URL('../../bin/edgedns.js', import.meta.url)), 'show', 'ha', '--admin', `unix:${sock('b')}`], ns('gwb'));
+    expect(shown.stdout).toMatch(/follows\s+http:\/\/10\.203\.0\.2:9153's dynamic zone: peer serial \d+, applied \d+ \(in step\)/);
+  });
+
   it('row 5: a released lease\'s name goes on both gateways; the next holder of the address appears, with its PTR', async () => {
     lab('stop', 'udhcpc', 'c2'); // udhcpc -R: releases on SIGTERM
     await until('c2\'s name gone on both', async () => [await ask('10.203.0.2', 'c2.lan.test'), await ask('10.203.0.3', 'c2.lan.test')],
@@ -110,6 +132,10 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     await until('LAN flows leave through B', leaves, (l) => l === 'isp-a 10.201.0.3', 5000);
     expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
     expect(await ask(VIP, 'c3.lan.test')).toBe(c2);
+    expect(await ask(VIP, 'printer.lan.test')).toBe('10.203.0.50'); // learned by A, served by B
+    // now B takes the updates, and A follows it
+    await nsupdate('scanner.lan.test', '10.203.0.51');
+    await until('A follows B', () => ask('10.203.0.2', 'scanner.lan.test'), (v) => v === '10.203.0.51', 5000);
   });
 
   it('A\'s return does not flap: B keeps the address and the role', async () => {
@@ -151,6 +177,8 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     console.log(`master killed: VRRP moved the address after ${vipAt - killedAt} ms; A answered on it ${firstMs} ms later (queries every 100 ms, 1 s timeout; ${sent} sent, ${lost} answered after the kill)`);
     await until('A master (keepalived\'s notify ran)', async () => (await ha('a')).role, (r) => r === 'master', 3000);
     expect(await ask(VIP, 'c3.lan.test')).toBe(c2);
+    expect(await ask(VIP, 'scanner.lan.test')).toBe('10.203.0.51'); // learned by B, which is gone
+    expect(await ask(VIP, 'printer.lan.test')).toBe('10.203.0.50');
     expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
     await until('A publishes NAT', () => nat('a'), (v) => v, 3000);
     await until('LAN flows leave through A', leaves, (l) => l === 'isp-a 10.201.0.2', 5000);
