@@ -6,8 +6,9 @@
 #   P-isp2 [br 10.202.0.1; lo 10.250.0.53 Unbound, 10.250.0.7 echo "isp-b"] — wan2 of both gateways
 #   P-gwa  [wan1 10.201.0.2, wan2 10.202.0.2, lan0 10.203.0.2] edgedns + kea-dhcp4 (HA primary) + keepalived (priority 150)
 #   P-gwb  [wan1 10.201.0.3, wan2 10.202.0.3, lan0 10.203.0.3] edgedns + kea-dhcp4 (HA standby) + keepalived (priority 100)
-#   P-lan  [bridge br0]: the LAN switch; 10.203.0.1 is the VRRP address, owned by the master
+#   P-lan  [bridge br0]: the LAN switch, 10.203.0.0/23; 10.203.0.1 is the VRRP address, owned by the master
 #   P-c1, P-c2 [eth0, DHCP]: LAN clients (busybox udhcpc, hostnames c1 and c2)
+#   P-load [eth0 10.203.0.90]: load, bulk traffic and a DHCP storm (dhcp-storm.mjs, mixed-load.mjs)
 #
 # usage: lab.sh up|down|status [PREFIX [STATE]]    (PREFIX: default elab; STATE: default /tmp/edgedns-lab-PREFIX)
 #        lab.sh start|stop PREFIX ROLE GW [STATE]  (ROLE: edgedns|kea|keepalived|udhcpc, GW: a|b|c1|c2)
@@ -67,7 +68,7 @@ uplinks:
   - { name: wan-b, interface: wan2, gateway: 10.202.0.1, priority: 50, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
 multi-wan: { mode: failover, apply-routes: true, nat: masquerade, on-failover: flush }
 ddns:                                       # RFC 2136 from the LAN, followed by the other gateway
-  accept: [{ from: 10.203.0.0/24, names: ['*.lan.test'], types: [A, AAAA, TXT] }]
+  accept: [{ from: 10.203.0.0/23, names: ['*.lan.test'], types: [A, AAAA, TXT] }]
   journal: $S/gw$g/ddns.journal
 ha: { state-file: $S/gw$g/ha.state, peer: 'http://10.203.0.$on:9153' }
 admin: { socket: $S/gw$g/admin.sock, http: '10.203.0.$n:9153', token-file: $S/admin.token }
@@ -77,9 +78,9 @@ EOF
   "interfaces-config": { "interfaces": ["lan0"], "dhcp-socket-type": "raw" },
   "control-socket": { "socket-type": "unix", "socket-name": "$S/gw$g/kea4.sock" },
   "lease-database": { "type": "memfile", "persist": true, "name": "$S/gw$g/leases4.csv", "lfc-interval": 3600 },
-  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
   "valid-lifetime": 60, "renew-timer": 20, "rebind-timer": 40,
-  "subnet4": [{ "id": 1, "subnet": "10.203.0.0/24", "pools": [{ "pool": "10.203.0.100 - 10.203.0.199" }],
+  "subnet4": [{ "id": 1, "subnet": "10.203.0.0/23", "pools": [{ "pool": "10.203.0.100 - 10.203.1.250" }],
     "option-data": [{ "name": "routers", "data": "10.203.0.1" }, { "name": "domain-name-servers", "data": "10.203.0.1" }, { "name": "domain-name", "data": "lan.test" }] }],
   "hooks-libraries": [
     { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
@@ -110,7 +111,7 @@ vrrp_instance LAN {
   advert_int 1
   unicast_src_ip 10.203.0.$n
   unicast_peer { 10.203.0.$on }
-  virtual_ipaddress { 10.203.0.1/24 dev lan0 }
+  virtual_ipaddress { 10.203.0.1/23 dev lan0 }
   notify_master "$S/gw$g/notify.sh master"
   notify_backup "$S/gw$g/notify.sh backup"
   notify_fault "$S/gw$g/notify.sh fault"
@@ -150,7 +151,7 @@ start_one() {
 case "$CMD" in
 up)
   mkdir -p "$PIDS"
-  for n in isp1 isp2 gwa gwb lan c1 c2; do ip netns add "$(NS $n)"; ip -n "$(NS $n)" link set lo up; done
+  for n in isp1 isp2 gwa gwb lan c1 c2 load; do ip netns add "$(NS $n)"; ip -n "$(NS $n)" link set lo up; done
   ip -n "$(NS lan)" link add br0 type bridge; ip -n "$(NS lan)" link set br0 up
   for i in 1 2; do
     isp=$(NS isp$i)
@@ -165,14 +166,16 @@ up)
   for g in a b; do
     ip -n "$(NS gw$g)" link add lan0 type veth peer name "gw$g" netns "$(NS lan)"
     ip -n "$(NS lan)" link set "gw$g" master br0 up
-    ip -n "$(NS gw$g)" addr add "10.203.0.$(gw_addr $g)/24" dev lan0; ip -n "$(NS gw$g)" link set lan0 up
+    ip -n "$(NS gw$g)" addr add "10.203.0.$(gw_addr $g)/23" dev lan0; ip -n "$(NS gw$g)" link set lan0 up
     ip netns exec "$(NS gw$g)" sysctl -qw net.ipv4.ip_forward=1
   done
-  for c in c1 c2; do
+  for c in c1 c2 load; do
     ip -n "$(NS $c)" link add eth0 type veth peer name "$c" netns "$(NS lan)"
     ip -n "$(NS lan)" link set "$c" master br0 up
     ip -n "$(NS $c)" link set eth0 up
   done
+  ip -n "$(NS load)" addr add 10.203.0.90/23 dev eth0
+  ip -n "$(NS load)" route add default via 10.203.0.1
   write_configs
   for i in 1 2; do
     label=$([ $i = 1 ] && echo isp-a || echo isp-b)
@@ -226,7 +229,7 @@ down)
   for f in "$PIDS"/udhcpc-*.pid "$PIDS"/keepalived-*.pid "$PIDS"/edgedns-*.pid "$PIDS"/*.pid; do
     [ -f "$f" ] && stop_pid "$(basename "$f" .pid)"
   done
-  for n in c1 c2 lan gwa gwb isp1 isp2; do ip netns del "$(NS $n)" 2>/dev/null || true; done
+  for n in c1 c2 load lan gwa gwb isp1 isp2; do ip netns del "$(NS $n)" 2>/dev/null || true; done
   ;;
 *) echo "usage: $0 up|down|status PREFIX [STATE]" >&2; exit 2 ;;
 esac
