@@ -56,10 +56,13 @@ write_configs() {
     cat >"$S/gw$g/edgedns.yaml" <<EOF
 # gateway $g of the lab: the LAN's resolver on every address of lan0 (the VRRP address too)
 listen:
-  - { interface: lan0, port: 53 }
+  - { interface: lan0, port: 53, protocols: [udp, tcp, doh] }
   - { address: 127.0.0.1, port: 53 }
+tls: { cert: $S/certs/server.pem, key: $S/certs/server.key }
 zone: { domain: lan.test, ttl: 30 }
-upstreams: [udp://10.250.0.53:53]
+upstreams:                                  # DoT first; plain DNS when it fails
+  - { name: isp-dot, url: "tls://10.250.0.53:853", tls-name: dns.isp.test, tls-ca: $S/certs/ca.pem }
+  - { name: isp-udp, url: "udp://10.250.0.53:53" }
 upstream-timeout: 400ms
 forward: [{ domain: whoami.test, upstreams: [udp://10.250.0.53:53] }]
 leases: { kea4: $S/gw$g/leases4.csv, ttl: 30s }
@@ -177,6 +180,9 @@ up)
   ip -n "$(NS load)" addr add 10.203.0.90/23 dev eth0
   ip -n "$(NS load)" route add default via 10.203.0.1
   write_configs
+  # one local CA: the gateways' DoH certificate (the LAN addresses) and the ISPs' DoT one
+  "$NODE" "$REPO/bin/edgedns.js" cert init --dir "$S/certs" --name dns.isp.test --name gw.lan.test \
+    --ip 10.203.0.1 --ip 10.203.0.2 --ip 10.203.0.3 --ip 10.250.0.53 >/dev/null 2>&1
   for i in 1 2; do
     label=$([ $i = 1 ] && echo isp-a || echo isp-b)
     mkdir -p "$S/isp$i"
@@ -193,6 +199,10 @@ server:
   pidfile: "$S/isp$i/unbound.pid"
   do-ip6: no
   interface: 10.250.0.53
+  interface: 10.250.0.53@853
+  tls-port: 853
+  tls-service-key: "$S/certs/server.key"
+  tls-service-pem: "$S/certs/server.pem"
   access-control: 0.0.0.0/0 allow
   module-config: "iterator"
   local-zone: "test." nodefault

@@ -3,10 +3,12 @@
  * kea-dhcp4 (Kea HA hot-standby, so both lease files hold every lease) and keepalived owning
  * the LAN's VRRP address 10.203.0.1, and two DHCP clients on the LAN bridge. Rows of the
  * validation matrix, asserting what a LAN user and an operator see:
- *   - at rest: names resolve on the VRRP address and on both gateways (the backup is warm), the
+ *   - at rest (row 1's DNS part): leases, names from another client, DoH from a client; names resolve on the VRRP address and on both gateways (the backup is warm), the
  *     master alone publishes routes and NAT, flows leave with the master's WAN address;
  *   - a name RFC 2136 gave the master reaches the backup (it follows the master's dynamic zone);
  *   - row 5: a released lease's name goes, a new holder of the address appears, its PTR follows;
+ *   - row 9: checked mixed load with bulk traffic, a WAN failure, a lease storm and a SIGHUP;
+ *   - row 6: the DoT upstream failing over to plain DNS, seen in /upstreams and /metrics;
  *   - row 8: keepalived stopped on the master, the master killed outright, the old master's
  *     return (no flap): the address moves, names keep resolving, routes and NAT follow the role.
  */
@@ -14,14 +16,14 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminGet } from '../helpers/admin-socket.js';
+import { adminGet, adminText } from '../helpers/admin-socket.js';
 import { dig } from '../helpers/dig.js';
 import { execIn, ip } from '../helpers/netns.js';
 import { stopChild } from '../helpers/stop-child.js';
 import { missingOrNotRoot } from '../helpers/system.js';
 import { until } from '../helpers/until.js';
 
-const skip = missingOrNotRoot('ip', 'dig', 'nsupdate', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
+const skip = missingOrNotRoot('ip', 'dig', 'kdig', 'curl', 'openssl', 'nsupdate', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
 const LAB = fileURLToPath(new URL('./lab.sh', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../fixtures/flow-client.mjs', import.meta.url));
 const STORM = fileURLToPath(new URL('./dhcp-storm.mjs', import.meta.url));
@@ -83,6 +85,11 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     expect(await ask('10.203.0.3', 'c1.lan.test')).toBe(c1); // the backup is warm: Kea HA keeps its lease file in step
     expect(await ask('10.203.0.3', c2.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR')).toBe('c2.lan.test.');
     expect(await ask(VIP, 'whoami.test', 'TXT')).toBe('"isp-a"');
+    // row 1: DoH from a LAN client (kdig, and curl resolving through --doh-url before it connects)
+    const doh = await execIn(['kdig', `@${VIP}`, '+https', `+tls-ca=${S}/certs/ca.pem`, '+short', 'c2.lan.test'], ns('c1'));
+    expect(doh.stdout.trim()).toBe(c2);
+    const curl = await execIn(['curl', '-sv', '--max-time', '3', '--cacert', `${S}/certs/ca.pem`, '--doh-url', `https://${VIP}/dns-query`, 'http://c2.lan.test:9/'], ns('c1'));
+    expect(curl.stderr).toContain(`Trying ${c2}:9`);
     const [a, b] = [await ha('a'), await ha('b')];
     expect(a).toMatchObject({ enabled: true, role: 'master', publishing: true, publishes: ['policy routes', 'nat'], withheld: [] });
     expect(b).toMatchObject({ enabled: true, role: 'backup', publishing: false, publishes: [], withheld: ['policy routes', 'nat'] });
@@ -181,6 +188,29 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
       expect(after.lost, g).toBe(0);
     }
     await until('wan-a back on A', async () => (await adminGet(sock('a'), '/uplinks')).uplinks[0].state, (s) => s === 'up', 10_000);
+  });
+
+  it('row 6: the DoT upstream fails: the next upstream answers, /upstreams and /metrics say so', async () => {
+    expect(await ask(VIP, 'www.example')).toBe('10.250.0.7'); // through isp-dot
+    const dot = async () => (await adminGet(sock('a'), '/upstreams')).upstreams.find((u: { name: string }) => u.name === 'isp-dot');
+    expect((await dot()).queries).toBeGreaterThan(0);
+    for (const isp of ['isp1', 'isp2']) {
+      execFileSync('ip', ['netns', 'exec', ns(isp), 'nft', '-f', '-'], { input: 'table inet dotdown { chain in { type filter hook input priority 0; tcp dport 853 drop; }; }\n' });
+    }
+    try {
+      for (let i = 0; i < 6; i++) {
+        const r = await dig([`@${VIP}`, `fresh${i}.example`, 'A', '+time=4', '+tries=1'], 6000, ns('c1'));
+        expect(r.status).toBe('NXDOMAIN'); // Unbound's answer for the static zone, through isp-udp
+      }
+      const d = await until('isp-dot down', dot, (u) => u.state === 'down', 5000);
+      expect(d.errors).toBeGreaterThan(0);
+      const metrics = await adminText(sock('a'), '/metrics');
+      expect(metrics).toMatch(/edgedns_upstream_up\{upstream="isp-dot",protocol="tls"\} 0/);
+      expect(metrics).toMatch(/edgedns_upstream_errors_total\{upstream="isp-dot",protocol="tls"\} [1-9]/);
+      expect(edgeLog('a')).toMatch(/"msg":"upstream down"/);
+    } finally {
+      for (const isp of ['isp1', 'isp2']) execFileSync('ip', ['netns', 'exec', ns(isp), 'nft', 'delete', 'table', 'inet', 'dotdown']);
+    }
   });
 
   it('row 8: keepalived stopped on the master: the address moves, B publishes, A withdraws, names keep resolving', async () => {
