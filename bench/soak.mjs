@@ -316,6 +316,11 @@ function writeSection(res) {
     const x = res.faults;
     rows.push(`| faults: ${x.seconds} s at ${x.rate.toLocaleString('en')} qps, SIGHUP every second (${x.hups}), the upstream killed for 8 s then restarted, the journal's disk full | ${x.lost} of ${x.sent.toLocaleString('en')} answers lost; ${x.servfail} SERVFAIL; UPDATEs while full: ${JSON.stringify(x.updatesWhileFull)}, of them served ${x.servedWhileFull}; after space came back: ${x.updateAfter}; ${x.errors} error log lines |`);
   }
+  // rows of parts this run did not measure are kept from the last run
+  const kept = (/## Soak[^\n]*\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0] ?? '').split('\n')
+    .filter((l) => /^\| (fuzz|steady|faults):/.test(l) && !rows.some((r) => r.split(':')[0] === l.split(':')[0]));
+  rows.push(...kept);
+  rows.sort((a, b) => ['fuzz', 'steady', 'faults'].indexOf(a.slice(2).split(':')[0]) - ['fuzz', 'steady', 'faults'].indexOf(b.slice(2).split(':')[0]));
   const section = `## Soak (\`node bench/soak.mjs\`, edgedns alone on core 1)\n\n| run | result |\n| --- | --- |\n${rows.join('\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)}. Not in CI. Error log lines are the server's level ≥ 50 lines in the window (journal writes refused on the full disk are among them).\n\n`;
   const re = /## Soak[^\n]*\n[\s\S]*?(?=^## |(?![\s\S]))/m;
   writeFileSync(f, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`);
