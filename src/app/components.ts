@@ -539,8 +539,6 @@ export interface Rooms {
  * open last, when everything they hand queries to is ready; the admin API last of all.
  */
 export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true } | { ok: false; error: Error }>): Rooms {
-  let ddnsRef: { service: DdnsService | null } = { service: null };
-  const ha = new HaComponent(ctx, () => ddnsRef.service);
   const uplinks = new UplinksComponent(ctx);
   const policies = new PoliciesComponent(ctx);
   const flows = new FlowsComponent(ctx);
@@ -548,7 +546,7 @@ export function componentsFor(ctx: AppContext, reload: () => Promise<{ ok: true 
   const leases = new LeasesComponent(ctx);
   const wireguard = new WireguardComponent(ctx);
   const ddns = new DdnsComponent(ctx, leases);
-  ddnsRef = ddns;
+  const ha = new HaComponent(ctx, () => ddns.service);
   const listeners = new ListenersComponent(ctx);
   const sources: AdminSources = {
     resolver: () => ctx.resolver,

@@ -20,6 +20,23 @@ function issues(text: string) {
 }
 
 describe('config', () => {
+  it('takes this round\'s keys (multi-wan.nat, on-failover, ha) as CONFIG.md\'s "Keys being added" writes them', () => {
+    const added = existsSync(CONFIG_MD) ? readFileSync(CONFIG_MD, 'utf8').split('## Keys being added')[1] : '';
+    const block = (key: string, fallback: string) => {
+      const m = new RegExp(`^${key}:[^\\n]*\\n(?:[ #][^\\n]*\\n|\\n(?= ))*`, 'm').exec(added);
+      return m ? m[0] : fallback;
+    };
+    const multiWan = block('multi-wan', 'multi-wan:\n  nat: masquerade\n  on-failover: flush\n');
+    const ha = block('ha', 'ha:\n  state-file: /run/edgedns/ha.state\n');
+    expect(multiWan).toMatch(/nat: masquerade/);
+    const c = parseConfig(`upstreams: [udp://127.0.0.1:53]\nuplinks:\n  - { name: wan-a, interface: wan1 }\n${multiWan}${ha}`, 'added.yaml');
+    const u = c.sections.get('uplinks') as { multiWan: { nat: string; onFailover: string } };
+    expect(u.multiWan).toMatchObject({ nat: 'masquerade', onFailover: 'flush' });
+    expect(c.sections.get('ha')).toEqual({ stateFile: '/run/edgedns/ha.state', peerIntervalMs: 1000, peer: undefined });
+    const bad = issues('upstreams: [udp://127.0.0.1:53]\nmulti-wan:\n  nat: snat\n');
+    expect(bad.map(formatIssue).join('\n')).toMatch(/edgedns\.yaml:3:\d+ multi-wan\.nat/);
+  });
+
   it('accepts the full example of CONFIG.md as written', () => {
     const text = readFileSync(FULL, 'utf8');
     // the fixture is the contract's own text; CI (EDGEDNS_REQUIRE_SYSTEM=1) has shared/ beside the clone

@@ -79,6 +79,7 @@ export class ListenerSet {
    */
   apply(listen: ListenConfig[], strict: boolean): Promise<void> {
     this.listen = listen;
+    this.followAddresses();
     this.applying = this.applying.then(() => this.reconcile(strict));
     return this.applying;
   }
@@ -129,9 +130,22 @@ export class ListenerSet {
     this.watch = setInterval(check, intervalMs);
     this.watch.unref();
     // A burst of events (an address and its routes) is one check.
-    this.monitor = ipMonitor('address', () => {
+    this.onAddressEvent = () => {
       if (!pending) { pending = true; setImmediate(check); }
-    });
+    };
+    this.followAddresses();
+  }
+
+  private onAddressEvent: (() => void) | null = null;
+
+  /** The netlink monitor runs only while some entry names an interface (a reload may add or drop them). */
+  private followAddresses(): void {
+    const wanted = this.onAddressEvent !== null && this.listen.some((l) => l.interface !== undefined);
+    if (wanted && this.monitor === null) this.monitor = ipMonitor('address', this.onAddressEvent!);
+    else if (!wanted && this.monitor !== null) {
+      this.monitor.stop();
+      this.monitor = null;
+    }
   }
 
   ids(): string[] {
@@ -147,6 +161,7 @@ export class ListenerSet {
   async close(): Promise<void> {
     if (this.watch) clearInterval(this.watch);
     this.watch = null;
+    this.onAddressEvent = null;
     this.monitor?.stop();
     this.monitor = null;
     await this.applying;

@@ -57,7 +57,6 @@ export class FlowKeeper {
   private readonly seen = new Map<string, Set<string>>();
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: Array<() => void> = [];
-  private l4Hash = false;
   private publishing: boolean;
   private sessionsRead: { at: number; counts: Map<string, number> | null } = { at: -Infinity, counts: null };
   error: string | null = null;
@@ -108,11 +107,12 @@ export class FlowKeeper {
       await nftScript(renderNat(this.monitor.uplinks.map((u) => u.interface)), undefined, this.host);
       this.log.info({ uplinks: this.monitor.uplinks.map((u) => u.name) }, 'multi-wan NAT: masquerade per uplink');
     } else await this.removeNat();
-    if (this.publishing && mw.mode === 'load-balance' && !this.l4Hash) {
-      hashOriginal ??= HASH_POLICY.map((p) => this.host.read(p)?.trim() ?? null);
-      for (const p of HASH_POLICY.filter((_, i) => hashOriginal![i] !== null)) await this.host.write(p, '1\n');
-      this.l4Hash = true;
-    }
+    if (this.publishing && mw.mode === 'load-balance') {
+      if (hashOriginal === null) {
+        hashOriginal = HASH_POLICY.map((p) => this.host.read(p)?.trim() ?? null);
+        for (const p of HASH_POLICY.filter((_, i) => hashOriginal![i] !== null)) await this.host.write(p, '1\n');
+      }
+    } else await this.restoreHash(); // failover now (a reload), or a backup: the host's own value
     this.error = null;
   }
 
@@ -124,9 +124,12 @@ export class FlowKeeper {
     this.log.info('multi-wan NAT removed');
   }
 
+  private get l4Hash(): boolean {
+    return hashOriginal !== null;
+  }
+
   private async restoreHash(): Promise<void> {
-    if (!this.l4Hash) return;
-    this.l4Hash = false;
+    if (hashOriginal === null) return;
     const before = hashOriginal;
     hashOriginal = null;
     for (const [i, p] of HASH_POLICY.entries()) if (before?.[i] != null) await this.host.write(p, `${before[i]}\n`);
