@@ -321,7 +321,7 @@ function writeSection(res) {
     .filter((l) => /^\| (fuzz|steady|faults):/.test(l) && !rows.some((r) => r.split(':')[0] === l.split(':')[0]));
   rows.push(...kept);
   rows.sort((a, b) => ['fuzz', 'steady', 'faults'].indexOf(a.slice(2).split(':')[0]) - ['fuzz', 'steady', 'faults'].indexOf(b.slice(2).split(':')[0]));
-  const section = `## Soak (\`node bench/soak.mjs\`, edgedns alone on core 1)\n\n| run | result |\n| --- | --- |\n${rows.join('\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)}. Not in CI. Error log lines are the server's level ≥ 50 lines in the window (journal writes refused on the full disk are among them).\n\n`;
+  const section = `## Soak (\`node bench/soak.mjs\`, edgedns alone on core 1)\n\n| run | result |\n| --- | --- |\n${rows.join('\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)}. Not in CI. Error log lines are the server's level ≥ 50 lines in the window (journal writes refused on the full disk are among them). A WAN lost and Kea's LFC under load are in the gateway lab's row 9 (\`test/lab/lab.test.ts\`, in CI): 2,000 checked qps through a blackholed WAN, a 200-client lease and renewal storm, LFC every 5 s and a SIGHUP — 0 wrong, 0 lost, the only failures 4–6 SERVFAILs for a TTL-0 forwarded name while the failure was being noticed.\n\n`;
   const re = /## Soak[^\n]*\n[\s\S]*?(?=^## |(?![\s\S]))/m;
   writeFileSync(f, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`);
 }

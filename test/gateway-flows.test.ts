@@ -11,56 +11,29 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, EdgednsProcess } from './helpers/edgedns-process.js';
 import { MultiWanLab, SERVICE } from './helpers/multiwan-lab.js';
 import { adminGet, adminText } from './helpers/admin-socket.js';
 import { execIn } from './helpers/netns.js';
 import { stopChild } from './helpers/stop-child.js';
+import { ECHO, ECHO_PORT, ECHO_TARGET, LanFlow, spreadFlows } from './helpers/lan-flow.js';
 import { missingOrNotRoot } from './helpers/system.js';
 import { until } from './helpers/until.js';
 
 const skip = missingOrNotRoot('ip', 'dig', 'unbound', 'nft', 'conntrack');
-const ECHO = fileURLToPath(new URL('./fixtures/flow-echo.mjs', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./fixtures/flow-client.mjs', import.meta.url));
-const TARGET = '10.250.0.7';
-const PORT = '7007';
+const TARGET = ECHO_TARGET;
+const PORT = ECHO_PORT;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A long-running flow from the LAN client; its answers as they come. */
-class Flow {
-  readonly lines: Array<{ ms: number; label: string; source: string }> = [];
-  closed = false;
-  readonly child: ChildProcess;
-  private readonly t0 = Date.now();
-  constructor(netns: string, kind: 'flow' | 'tcp') {
-    this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, CLIENT, kind, TARGET, PORT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    this.child.stdout!.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const [, what, source] = buf.slice(0, i).split(' ');
-        buf = buf.slice(i + 1);
-        if (what === 'closed' || what === 'error') this.closed = true;
-        else this.lines.push({ ms: Date.now() - this.t0, label: what, source });
-      }
-    });
-  }
-  last() { return this.lines.at(-1); }
-  since(t: number) { return this.lines.filter((l) => l.ms + this.t0 >= t); }
-  stop() { return stopChild(this.child); }
-}
 
 describe.skipIf(skip)('gateway flows: NAT, sessions, conntrack on failover, load-balance per flow', () => {
   let lab: MultiWanLab;
   let edge: EdgednsProcess;
   let socket: string;
   const echoes: ChildProcess[] = [];
-  const flows: Flow[] = [];
-  const flow = (kind: 'flow' | 'tcp') => { const f = new Flow(lab.lan.name, kind); flows.push(f); return f; };
-  const spread = async (n: number) => JSON.parse((await execIn([process.execPath, CLIENT, 'spread', String(n), TARGET, PORT], lab.lan.name)).stdout) as Record<string, number>;
+  const flows: LanFlow[] = [];
+  const flow = (kind: 'flow' | 'tcp') => { const f = new LanFlow(lab.lan.name, kind); flows.push(f); return f; };
+  const spread = (n: number) => spreadFlows(lab.lan.name, n);
   const uplink = async (name: string) => (await adminGet(socket, '/uplinks')).uplinks.find((u: { name: string }) => u.name === name);
   const selected = async () => (await adminGet(socket, '/uplinks')).selection?.active as string[];
   const blackhole = (on: boolean) => lab.isp1.ip('route', on ? 'add' : 'del', 'blackhole', '10.201.0.2/32');
@@ -197,7 +170,7 @@ admin: { socket: ${socket} }
     expect(new Set(one.lines.map((l) => l.label)).size).toBe(1);
     await one.stop();
     // TCP connections until one of each uplink is open
-    const tcps: Flow[] = [];
+    const tcps: LanFlow[] = [];
     for (let i = 0; i < 24 && !(tcps.some((f) => f.last()?.label === 'isp-a') && tcps.some((f) => f.last()?.label === 'isp-b')); i++) {
       const f = flow('tcp');
       tcps.push(f);

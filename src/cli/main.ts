@@ -1,14 +1,5 @@
 /** The `edgedns` command: one file per command under cli/; this one only dispatches. */
 import { readFileSync } from 'node:fs';
-import { adminCommand } from './admin-commands.js';
-import { certCommand } from './cert-cli.js';
-import { check } from './check.js';
-import { ddnsCommand } from './ddns-cli.js';
-import { haCommand } from './ha-cli.js';
-import { queueingCommand } from './queueing-cli.js';
-import { serve } from './serve.js';
-import { uplinksCommand } from './uplinks-command.js';
-import { wgCommand } from './wg-cli.js';
 
 const HELP = `edgedns — the DNS server of an edge gateway
 
@@ -48,17 +39,20 @@ function version(): string {
   return pkg.version;
 }
 
+// Each command's module is loaded when it runs: `edgedns ha set`, run by keepalived's notify at
+// the moment of a takeover, should not wait for the whole server's code to load.
 const COMMANDS: Record<string, (args: string[]) => Promise<number | undefined> | number> = {
-  serve, check,
-  show: (a) => adminCommand('show', a),
-  reload: (a) => adminCommand('reload', a),
-  cache: (a) => adminCommand('cache', a),
-  uplinks: uplinksCommand,
-  wg: wgCommand,
-  queueing: queueingCommand,
-  cert: certCommand,
-  ddns: ddnsCommand,
-  ha: haCommand,
+  serve: (a) => import('./serve.js').then((m) => m.serve(a)),
+  check: (a) => import('./check.js').then((m) => m.check(a)),
+  show: (a) => import('./admin-commands.js').then((m) => m.adminCommand('show', a)),
+  reload: (a) => import('./admin-commands.js').then((m) => m.adminCommand('reload', a)),
+  cache: (a) => import('./admin-commands.js').then((m) => m.adminCommand('cache', a)),
+  uplinks: (a) => import('./uplinks-command.js').then((m) => m.uplinksCommand(a)),
+  wg: (a) => import('./wg-cli.js').then((m) => m.wgCommand(a)),
+  queueing: (a) => import('./queueing-cli.js').then((m) => m.queueingCommand(a)),
+  cert: (a) => import('./cert-cli.js').then((m) => m.certCommand(a)),
+  ddns: (a) => import('./ddns-cli.js').then((m) => m.ddnsCommand(a)),
+  ha: (a) => import('./ha-cli.js').then((m) => m.haCommand(a)),
 };
 
 export async function main(argv: string[]): Promise<number | undefined> {

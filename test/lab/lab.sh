@@ -67,9 +67,10 @@ upstream-timeout: 400ms
 forward: [{ domain: whoami.test, upstreams: [udp://10.250.0.53:53] }]
 leases: { kea4: $S/gw$g/leases4.csv, ttl: 30s }
 uplinks:
-  - { name: wan-a, interface: wan1, gateway: 10.201.0.1, priority: 100, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
+  - { name: wan-a, interface: wan1, gateway: 10.201.0.1, priority: 100, weight: 3, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s,
+      smart-queueing: { bandwidth-up: 500mbit, bandwidth-down: 500mbit, ingress: false } }
   - { name: wan-b, interface: wan2, gateway: 10.202.0.1, priority: 50, probes: [{ type: dns, target: 10.250.0.53, interval: 300ms, timeout: 200ms }], down-after: 2, up-after: 2, hold-down: 2s }
-multi-wan: { mode: failover, apply-routes: true, nat: masquerade, on-failover: flush }
+multi-wan: { mode: failover, apply-routes: true, nat: masquerade, on-failover: flush }   # the load-balance row reloads with mode: load-balance
 ddns:                                       # RFC 2136 from the LAN, followed by the other gateway
   accept: [{ from: 10.203.0.0/23, names: ['*.lan.test'], types: [A, AAAA, TXT] }]
   journal: $S/gw$g/ddns.journal
@@ -80,7 +81,7 @@ EOF
 { "Dhcp4": {
   "interfaces-config": { "interfaces": ["lan0"], "dhcp-socket-type": "raw" },
   "control-socket": { "socket-type": "unix", "socket-name": "$S/gw$g/kea4.sock" },
-  "lease-database": { "type": "memfile", "persist": true, "name": "$S/gw$g/leases4.csv", "lfc-interval": 3600 },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$S/gw$g/leases4.csv", "lfc-interval": 5 },
   "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
   "valid-lifetime": 60, "renew-timer": 20, "rebind-timer": 40,
   "subnet4": [{ "id": 1, "subnet": "10.203.0.0/23", "pools": [{ "pool": "10.203.0.100 - 10.203.1.250" }],
