@@ -283,10 +283,6 @@ export class UplinkMonitor implements UplinkSource {
     if (this.selection !== null) this.applyRoutes(true); // before start: the first apply has it
   }
 
-  get publishing(): boolean {
-    return this.forwarding;
-  }
-
   private applyRoutes(force: boolean): void {
     if (!this.applier || this.stopped) return;
     const plan = this.plan();

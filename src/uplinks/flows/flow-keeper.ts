@@ -78,11 +78,7 @@ export class FlowKeeper {
       this.monitor.onChange(() => this.remember()),
       this.monitor.onTransitionEvent((t) => this.onTransition(t)),
     ];
-    if (!this.active) {
-      if (this.monitor.multiWan.nat !== 'none') this.error = `NAT is off: ${this.monitor.routing.reason}`;
-      return;
-    }
-    this.enqueue(() => this.publish());
+    if (this.active) this.enqueue(() => this.publish()); // without routing, status() says why
   }
 
   private enqueue(job: () => Promise<void>): void {
