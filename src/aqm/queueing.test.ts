@@ -81,6 +81,10 @@ describe('tc rendering', () => {
     expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ip prio 40 u32 match ip protocol 1 0xff flowid ed:10');
     expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ip prio 40 u32 match ip dport 53 0xffff flowid ed:10');
     expect(cmds).toContain('tc filter add dev ifb4wan1 parent ed: protocol ip prio 40 u32 match ip sport 53 0xffff flowid ed:10');
+    // DNS over TLS too: the gateway's own upstream queries, each too big to pass as a small packet
+    expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ip prio 40 u32 match ip dport 853 0xffff flowid ed:10');
+    expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ipv6 prio 140 u32 match ip6 dport 853 0xffff flowid ed:10');
+    expect(cmds).toContain('tc filter add dev ifb4wan1 parent ed: protocol ip prio 40 u32 match ip sport 853 0xffff flowid ed:10');
     expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ip prio 40 u32 match ip dsfield 0xb8 0xfc flowid ed:10');
     expect(cmds).toContain('tc filter add dev wan1 parent ed: protocol ip prio 41 u32 match u16 0x0000 0xff80 at 2 flowid ed:10');
     // the delay bound at every rate: 20 ms of bulk, never less than four full-size packets

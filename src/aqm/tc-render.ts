@@ -120,9 +120,12 @@ export function classFilters(dev: string, kind: QdiscKind, classes: TrafficClass
   const p = 40;
   add(p, 'ip', ['match', 'ip', 'protocol', '1', '0xff'], INTERACTIVE); // ICMP
   add(p, 'ipv6', ['match', 'ip6', 'protocol', '58', '0xff'], INTERACTIVE); // ICMPv6
-  for (const port of ingress ? ['sport'] : ['dport']) {
-    add(p, 'ip', ['match', 'ip', port, '53', '0xffff'], INTERACTIVE); // DNS, UDP and TCP
-    add(p, 'ipv6', ['match', 'ip6', port, '53', '0xffff'], INTERACTIVE);
+  // DNS, UDP and TCP, and DNS over TLS (and QUIC): the gateway's own upstream queries go by 853,
+  // and a DoT query is too big to pass as a small packet — it waited behind bulk (the lab's row 7)
+  const port = ingress ? 'sport' : 'dport';
+  for (const dns of ['53', '853']) {
+    add(p, 'ip', ['match', 'ip', port, dns, '0xffff'], INTERACTIVE);
+    add(p, 'ipv6', ['match', 'ip6', port, dns, '0xffff'], INTERACTIVE);
   }
   for (const tos of ['0xb8', '0xc0', '0xe0']) { // EF, CS6, CS7
     add(p, 'ip', ['match', 'ip', 'dsfield', tos, '0xfc'], INTERACTIVE);

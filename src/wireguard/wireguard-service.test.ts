@@ -14,10 +14,11 @@ import { generatePrivateKey, publicKeyOf } from './keys.js';
 import { sectionOf } from '../config/section.js';
 import { WIREGUARD } from './wireguard-section.js';
 import { WireguardService } from './wireguard-service.js';
+import type { UplinkEvents } from '../uplinks/uplink-source.js';
 
 const log = pino({ level: 'silent' });
 
-function lab() {
+function lab(extra = '') {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-wgsvc-'));
   writeFileSync(join(dir, 'wg.key'), `${generatePrivateKey()}\n`, { mode: 0o600 });
   const peerKey = publicKeyOf(generatePrivateKey());
@@ -30,7 +31,7 @@ wireguard:
   state-file: ${dir}/state.json
   peers:
     - { name: office, public-key: "${peerKey}", address: 10.44.0.10/32, mode: site-to-site, routes: [192.168.20.0/24] }
-`, 'wg.yaml');
+${extra}`, 'wg.yaml');
   const published = new Map<string, ZoneRecord[]>();
   const zone = {
     set: (_o: string, owner: string, type: string, records: ZoneRecord[]) => { published.set(`${owner} ${type}`, records); },
@@ -72,6 +73,47 @@ describe('WireguardService with a recording host', () => {
     expect(host.lines()).not.toContain('ip address replace 10.44.0.1/24 dev wg9'); // and so is its address
     const st = await svc.status();
     expect(st.peers).toMatchObject([{ name: 'office', endpoint: '203.0.113.9:51820', state: 'up', rx: 1000, tx: 2000 }]);
+    await svc.stop();
+  });
+
+  it('when the uplink changes, re-dials dialed peers and reaches connected remote clients from the new one', async () => {
+    const phone = publicKeyOf(generatePrivateKey());
+    const old = publicKeyOf(generatePrivateKey());
+    const { settings, peerKey, zone } = lab(`    - { name: phone, public-key: "${phone}", address: 10.44.0.2/32 }
+    - { name: tablet, public-key: "${old}", address: 10.44.0.3/32 }
+    - { name: branch, public-key: "${publicKeyOf(generatePrivateKey())}", address: 10.44.0.11/32, mode: site-to-site, endpoint: "198.51.100.4:51820" }
+`);
+    const now = Date.now();
+    const s = Math.floor(now / 1000);
+    const host = new RecordingHost()
+      .on(/^ip -j -d link show dev wg9$/, JSON.stringify([{ ifname: 'wg9', linkinfo: { info_kind: 'wireguard' } }]))
+      .on(/^wg show wg9 dump$/, ['PRIVATE\tPUBKEY\t51820\toff',
+        `${peerKey}\t(none)\t(none)\t10.44.0.10/32\t0\t0\t0\toff`, // never connected: nothing to tell
+        `${phone}\t(none)\t203.0.113.9:40001\t0.0.0.0/0\t${s - 20}\t10\t20\toff`, // connected: told
+        `${old}\t(none)\t203.0.113.10:40002\t0.0.0.0/0\t${s - 600}\t10\t20\toff`, // stale: left alone
+      ].join('\n'));
+    let active = ['wan-a'];
+    const listeners: Array<() => void> = [];
+    const uplinks = {
+      uplinks: [{ name: 'wan-a', priority: 100 }, { name: 'wan-b', priority: 50 }],
+      current: () => ({ active }),
+      onChange: (cb: () => void) => { listeners.push(cb); return () => undefined; },
+      routesSettled: async () => undefined,
+    } as unknown as UplinkEvents;
+    const svc = new WireguardService(settings, { zone, zoneTtl: 300, uplinks: () => uplinks, clock: { now: () => now }, log, host });
+    await svc.start();
+    const before = host.calls.length;
+    active = ['wan-b'];
+    for (const l of listeners) l();
+    await new Promise((r) => setTimeout(r, 50));
+    const sets = host.lines().slice(before).filter((l) => l.startsWith('wg set'));
+    expect(sets.filter((l) => l.includes('198.51.100.4:51820'))).toHaveLength(1); // the site-to-site peer, re-dialed
+    expect(sets.filter((l) => l.includes(phone))).toEqual([
+      `wg set wg9 peer ${phone} persistent-keepalive 0`,
+      `wg set wg9 peer ${phone} endpoint 203.0.113.9:40001 persistent-keepalive 25`, // one packet, now, by the new uplink
+      `wg set wg9 peer ${phone} persistent-keepalive 0`, // and back to what the peer has
+    ]);
+    expect(sets.some((l) => l.includes(old) || l.includes(peerKey))).toBe(false);
     await svc.stop();
   });
 });

@@ -1,8 +1,8 @@
 /**
  * WireGuard while edgedns serves: applies the tunnel at start and whenever the config or the
  * state file changes, keeps peers' names in the zone, reports status from `wg show`, and when
- * the selected uplink changes, re-dials site-to-site peers at once instead of waiting for their
- * next keepalive. Stopping leaves the tunnel up (remote users stay connected) unless
+ * the selected uplink changes, re-dials site-to-site peers and reaches out to connected remote
+ * clients at once, instead of waiting for their next keepalive. Stopping leaves the tunnel up (remote users stay connected) unless
  * `down-on-stop` says otherwise.
  */
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
@@ -131,10 +131,44 @@ export class WireguardService {
     this.lastActive = active;
     // Listeners run before the monitor installs the new routes, and an apply may be under way
     // (at start, the first selection comes while the tunnel is made): wait for both.
-    setImmediate(() => void this.queue.then(() => m.routesSettled()).then(() => {
+    setImmediate(() => void this.queue.then(() => m.routesSettled()).then(async () => {
       const dialed = this.peers.filter((p) => p.endpoint);
-      if (dialed.length > 0 && !this.stopped) return this.redial(dialed, active);
+      if (dialed.length > 0 && !this.stopped) await this.redial(dialed, active);
+      if (!this.stopped) await this.reachOut(active);
     }));
+  }
+
+  /**
+   * A remote client (no endpoint of ours to dial) keeps sending to the address it last saw us
+   * at — the failed uplink's — and would wait there until we send it something. So each client
+   * with a live session is told where we are now: its endpoint set again (dropping the source
+   * address WireGuard remembered for it) and keepalive on for one packet, which leaves by the new
+   * uplink; WireGuard's roaming moves the client to that address at once.
+   */
+  private async reachOut(active: string): Promise<void> {
+    const i = this.settings.interface;
+    let peers: PeerStatus[];
+    try {
+      peers = parseDump(await run('wg', ['show', i, 'dump'], this.host), this.peers, this.deps.clock.now()).peers;
+    } catch (e) {
+      this.deps.log.warn({ err: (e as Error).message }, 'wireguard: could not read peers after an uplink change');
+      return;
+    }
+    const dialed = new Set(this.peers.filter((p) => p.endpoint).map((p) => p.publicKey));
+    for (const p of peers) {
+      if (dialed.has(p.publicKey) || p.endpoint === null || p.state !== 'up') continue;
+      const configured = this.peers.find((x) => x.publicKey === p.publicKey);
+      const keep = (configured && peerKeepalive(configured)) ?? 0;
+      try {
+        await run('wg', ['set', i, 'peer', p.publicKey, 'persistent-keepalive', '0'], this.host);
+        await run('wg', ['set', i, 'peer', p.publicKey, 'endpoint', p.endpoint, 'persistent-keepalive', '25'], this.host);
+        await run('wg', ['set', i, 'peer', p.publicKey, 'persistent-keepalive', String(keep)], this.host);
+        this.deps.log.info({ peer: p.name ?? p.publicKey, endpoint: p.endpoint, uplinks: active }, 'wireguard: uplink changed; remote client told');
+      } catch (e) {
+        this.deps.log.warn({ peer: p.name ?? p.publicKey, err: (e as Error).message }, 'wireguard: reaching a remote client after an uplink change failed');
+      }
+    }
+    this.last.at = 0;
   }
 
   /**

@@ -1,21 +1,27 @@
 /**
  * The whole gateway in one lab (lab.sh): two ISPs, two gateways A and B each running edgedns,
- * kea-dhcp4 (Kea HA hot-standby, so both lease files hold every lease) and keepalived owning
- * the LAN's VRRP address 10.203.0.1, and two DHCP clients on the LAN bridge. Rows of the
+ * kea-dhcp4 and kea-dhcp6 (Kea HA hot-standby, so both lease files hold every lease) and
+ * keepalived owning the LAN's VRRP address 10.203.0.1, two DHCP clients on the LAN bridge (c1
+ * also leasing by DHCPv6), and a remote WireGuard client behind ISP A. Rows of the
  * validation matrix, asserting what a LAN user and an operator see:
- *   - at rest (row 1's DNS part): leases, names from another client, DoH from a client; names resolve on the VRRP address and on both gateways (the backup is warm), the
- *     master alone publishes routes and NAT, flows leave with the master's WAN address;
+ *   - at rest (row 1): leases, names from another client, DoH from a client, a remote WireGuard
+ *     client reaching the LAN; names resolve on the VRRP address and on both gateways (the backup
+ *     is warm), the master alone publishes routes and NAT, flows leave with the master's WAN address;
  *   - a name RFC 2136 gave the master reaches the backup (it follows the master's dynamic zone);
  *   - row 5: a released lease's name goes, a new holder of the address appears, its PTR follows;
  *   - row 9: checked mixed load with bulk traffic, a WAN failure, a lease storm and a SIGHUP;
  *   - row 6: the DoT upstream failing over to plain DNS, seen in /upstreams and /metrics;
- *   - rows 2–4 on the master: load-balance 3:1 per flow, a WAN's carrier lost, recovery;
+ *   - rows 2–4 on the master: load-balance 3:1 per flow, a WAN's carrier lost (the WireGuard
+ *     client reconnecting by the other WAN), recovery;
+ *   - row 7: bufferbloat through the master's modem with all of it running: without shaping the
+ *     upload starves the WAN's own probes, shaped the LAN's ping and DNS p99 stay under 30 ms;
  *   - row 8: keepalived stopped on the master, the master killed outright, the old master's
  *     return (no flap): the address moves, names keep resolving, routes and NAT follow the role.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminGet, adminText } from '../helpers/admin-socket.js';
 import { dig } from '../helpers/dig.js';
@@ -25,14 +31,20 @@ import { missingOrNotRoot } from '../helpers/system.js';
 import { until } from '../helpers/until.js';
 import { LanFlow, spreadFlows } from '../helpers/lan-flow.js';
 
-const skip = missingOrNotRoot('ip', 'dig', 'kdig', 'curl', 'openssl', 'nsupdate', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox');
+const skip = missingOrNotRoot('ip', 'dig', 'kdig', 'curl', 'openssl', 'nsupdate', 'unbound', 'nft', 'conntrack', 'keepalived', 'kea-dhcp4', 'busybox',
+  'wg', 'wg-quick', 'wireguard-go', 'tc', 'ethtool', 'ping', 'kea-dhcp6', 'dhclient');
 const LAB = fileURLToPath(new URL('./lab.sh', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../fixtures/flow-client.mjs', import.meta.url));
 const STORM = fileURLToPath(new URL('./dhcp-storm.mjs', import.meta.url));
 const LOAD = fileURLToPath(new URL('./mixed-load.mjs', import.meta.url));
 const BULK = fileURLToPath(new URL('../fixtures/tcp-bulk.mjs', import.meta.url));
+const DNS_RTT = fileURLToPath(new URL('../fixtures/dns-rtt.mjs', import.meta.url));
 const VIP = '10.203.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)];
+}
 
 describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and two WANs', () => {
   const P = `lab${process.pid % 100000}`;
@@ -63,6 +75,15 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     expect(code, err).toBe(0);
   };
   const edgeLog = (g: 'a' | 'b') => readFileSync(`${S}/edgedns-${g}.log`, 'utf8');
+  /** the remote WireGuard client (behind isp1): where it sends to now, and whether it reaches a LAN address */
+  const WG_RMT = `${P}wr`.slice(0, 15);
+  const rmtEndpoint = () => execFileSync('ip', ['netns', 'exec', ns('rmt'), 'wg', 'show', WG_RMT, 'endpoints'], { encoding: 'utf8' }).trim().split('\t')[1];
+  const rmtPing = async (to: string, waitS = '1') => (await execIn(['ping', '-c', '1', '-W', waitS, to], ns('rmt'))).code === 0;
+  /** ms from `from` until the remote's ping through the tunnel to `to` answers again */
+  const tunnelBack = async (from: number, to: string, timeoutMs: number) => {
+    while (Date.now() - from < timeoutMs) if (await rmtPing(to, '0.2')) return Date.now() - from;
+    throw new Error(`the tunnel did not carry pings to ${to} within ${timeoutMs} ms`);
+  };
   const extra: ChildProcess[] = [];
   let c1 = '';
   let c2 = '';
@@ -86,6 +107,13 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     expect(await ask(VIP, 'c1.lan.test', 'A', 'c2')).toBe(c1);
     expect(await ask('10.203.0.3', 'c1.lan.test')).toBe(c1); // the backup is warm: Kea HA keeps its lease file in step
     expect(await ask('10.203.0.3', c2.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR')).toBe('c2.lan.test.');
+    // c1's DHCPv6 lease (dhclient -6, its name in the FQDN option): AAAA and ip6.arpa PTR, on both gateways
+    const v6 = await until('c1\'s DHCPv6 lease', async () => /iaaddr ([0-9a-f:]+)/.exec(readFileSync(`${S}/dhclient6-c1.leases`, 'utf8'))?.[1], (a) => a !== undefined, 15_000).catch(() => undefined);
+    expect(v6, 'dhclient -6 got no lease').toMatch(/^fd03:203::/);
+    await until('c1\'s AAAA on both', async () => [await ask(VIP, 'c1.lan.test', 'AAAA', 'c2'), await ask('10.203.0.3', 'c1.lan.test', 'AAAA', 'c2')],
+      (v) => v.every((x) => x === v6), 10_000);
+    const nibbles = (a: string) => `${ipaddr.IPv6.parse(a).parts.map((p) => p.toString(16).padStart(4, '0')).join('').split('').reverse().join('.')}.ip6.arpa`;
+    expect(await ask('10.203.0.3', nibbles(v6!), 'PTR', 'c2')).toBe('c1.lan.test.');
     expect(await ask(VIP, 'whoami.test', 'TXT')).toBe('"isp-a"');
     // row 1: DoH from a LAN client (kdig, and curl resolving through --doh-url before it connects)
     const doh = await execIn(['kdig', `@${VIP}`, '+https', `+tls-ca=${S}/certs/ca.pem`, '+short', 'c2.lan.test'], ns('c1'));
@@ -105,6 +133,15 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
     expect(rules('b')).toMatch(/10100:\s+from 10\.201\.0\.3 lookup 101/); // its own traffic still leaves by its uplinks
     expect([await nat('a'), await nat('b')]).toEqual([true, false]);
     expect(await leaves()).toBe('isp-a 10.201.0.2');
+    // … and a WireGuard client behind isp1, with the config `wg add-peer` printed, reaches the LAN
+    // through A's tunnel: a client's address, and its name from the tunnel's DNS; the LAN knows the peer by name
+    await until('the remote reaches c1', () => rmtPing(c1), (v) => v, 10_000);
+    expect(rmtEndpoint()).toBe('10.201.0.2:51820');
+    expect((await dig(['@10.44.0.1', 'c2.lan.test', '+time=1', '+tries=2'], 5000, ns('rmt'))).answer.map((r) => r.data)).toEqual([c2]);
+    expect(await ask(VIP, 'remote.wg.lan.test', 'A', 'c2')).toBe('10.44.0.2');
+    const wgStatus = await adminGet(sock('a'), '/wireguard');
+    expect(wgStatus).toMatchObject({ configured: true, implementation: 'wireguard-go', error: null, endpoint: { endpoint: '10.201.0.2:51820', uplink: 'wan-a' } });
+    expect(wgStatus.peers).toMatchObject([{ name: 'remote', state: 'up', endpoint: expect.stringMatching(/^10\.211\.0\.2:\d+$/) }]);
     const shown = await execIn([process.execPath, fileURLToPath(new URL('../../bin/edgedns.js', import.meta.url)), 'show', 'ha', '--admin', `unix:${sock('b')}`], ns('gwb'));
     expect(shown.stdout).toMatch(/role\s+backup/);
     expect(shown.stdout).toMatch(/withheld\s+policy routes, nat/);
@@ -251,19 +288,25 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
       await until('the flow on isp-a', async () => udp.last()?.label, (l) => l === 'isp-a', 3000);
       const flushedBefore = (await adminGet(sock('a'), '/uplinks')).uplinks[0].flushed as number;
       const t0 = Date.now();
-      ip('-n', ns('isp1'), 'link', 'set', 'gwa', 'down');
+      ip('-n', ns('mdm'), 'link', 'set', 'g', 'down'); // the modem's port: A's wan1 loses its carrier
+      const wgBack = tunnelBack(t0, c1, 5000); // the remote client, meanwhile, pinging c1 through the tunnel
       await until('the flow moved to isp-b', async () => udp.last(), (l) => l?.label === 'isp-b' && l.source === '10.202.0.2', 5000);
       const movedMs = Date.now() - t0;
+      // the remote client still sent to wan-a's address; A told it where it is now, by wan-b
+      const wgMs = await wgBack;
+      expect(wgMs).toBeLessThan(2000); // the bound src/wireguard/README documents: the uplink switch + a round trip
+      expect(rmtEndpoint()).toBe('10.202.0.2:51820');
+      expect(edgeLog('a')).toMatch(/"peer":"remote".*"uplinks":"wan-b","msg":"wireguard: uplink changed; remote client told"/);
       expect(await ask(VIP, 'whoami.test', 'TXT')).toBe('"isp-b"');
       expect((await spreadFlows(ns('c1'), 10))['isp-b']).toBe(10);
       const a = (await adminGet(sock('a'), '/uplinks')).uplinks[0];
       expect(a).toMatchObject({ state: 'down', lastFlush: { reason: expect.stringMatching(/carrier/) } });
       expect(a.flushed).toBeGreaterThan(flushedBefore);
-      console.log(`lab row 3: carrier lost on the master's wan-a: the LAN's flow answered by isp-b ${movedMs} ms later; ${a.flushed - flushedBefore} flows flushed`);
+      console.log(`lab row 3: carrier lost on the master's wan-a: the LAN's flow answered by isp-b ${movedMs} ms later; ${a.flushed - flushedBefore} flows flushed; the WireGuard client reached c1 again ${wgMs} ms after`);
       // row 4: the link comes back; hold-down keeps new flows on the backup, then they move back; the established one stays
       const tcp = flow('tcp');
       await until('a TCP flow on isp-b', async () => tcp.last()?.label, (l) => l === 'isp-b', 3000);
-      ip('-n', ns('isp1'), 'link', 'set', 'gwa', 'up');
+      ip('-n', ns('mdm'), 'link', 'set', 'g', 'up');
       expect((await spreadFlows(ns('c1'), 1))['isp-b']).toBe(1); // inside hold-down
       await until('new flows back on isp-a', () => spreadFlows(ns('c1'), 1), (c) => c['isp-a'] === 1, 10_000);
       const back = Date.now();
@@ -271,10 +314,81 @@ describe.skipIf(skip)('the gateway lab: an HA pair with Kea, keepalived, NAT and
       expect(tcp.closed).toBe(false);
       expect(tcp.since(back).length).toBeGreaterThan(2);
       expect(tcp.since(back).every((l) => l.label === 'isp-b')).toBe(true);
+      // the remote client is told again, and follows A back to wan-a
+      await until('the remote back on wan-a', async () => rmtEndpoint(), (e) => e === '10.201.0.2:51820', 5000);
+      expect(await rmtPing(c1)).toBe(true);
     } finally {
       await Promise.all(flows.map((f) => f.stop()));
-      ip('-n', ns('isp1'), 'link', 'set', 'gwa', 'up');
+      ip('-n', ns('mdm'), 'link', 'set', 'g', 'up');
       writeFileSync(yaml, failover);
+    }
+  });
+
+  it('row 7: bufferbloat through the master\'s modem, everything on: unshaped, the upload starves the WAN\'s probes; shaped, ping and DNS p99 under 30 ms at 80 % or more of the line', async () => {
+    const yaml = `${S}/gwa/edgedns.yaml`;
+    const original = readFileSync(yaml, 'utf8');
+    const reload = async (text: string) => {
+      writeFileSync(yaml, text);
+      const r = await execIn([process.execPath, fileURLToPath(new URL('../../bin/edgedns.js', import.meta.url)), 'reload', '--admin', `unix:${sock('a')}`], ns('gwa'));
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const wanA = async () => (await adminGet(sock('a'), '/uplinks')).uplinks[0] as { state: string; flushed: number };
+    const sink = spawn('ip', ['netns', 'exec', ns('isp1'), process.execPath, BULK, 'sink', '10.250.0.7', '5001'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    extra.push(sink);
+    const perSecond: number[] = [];
+    sink.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const l of d.split('\n')) if (l.startsWith('{')) perSecond.push((JSON.parse(l) as { bytes: number }).bytes);
+    });
+    await new Promise((r) => sink.stdout!.once('data', r));
+    // the upload leaves a LAN host with CUBIC (this kernel defaults to BBR, which hides bloat)
+    ip('-n', ns('load'), 'route', 'replace', 'default', 'via', VIP, 'congctl', 'cubic');
+    const upload = (seconds: number) => execIn([process.execPath, BULK, 'send', '10.250.0.7', '5001', String(seconds)], ns('load'), (seconds + 10) * 1000);
+    try {
+      lab('modem', '10mbit'); // 10 Mbit/s each way, 400 ms of buffer
+      // unshaped (the config shapes at 500 Mbit/s): the modem's queue fills, and wan-a's DNS
+      // probes (200 ms timeout) time out behind it: the gateway fails a healthy line over
+      const before = await wanA();
+      const unshaped = upload(6);
+      const failed = await until('wan-a failed by its probes', wanA, (u) => u.state === 'down', 8000).catch(() => null);
+      await unshaped;
+      expect(failed, 'the upload did not fill the modem enough to starve the probes').not.toBeNull();
+      expect(edgeLog('a')).toMatch(/"uplink":"wan-a","from":"degraded","to":"down","reason":"2 consecutive failed rounds: dns to 10\.250\.0\.53: timeout/);
+      await until('wan-a back', wanA, (u) => u.state === 'up', 15_000);
+      // shaped at 90 % of the line, in the same running gateway
+      await reload(original.replace('bandwidth-up: 500mbit', 'bandwidth-up: 9mbit'));
+      await until('shaped at 9 Mbit/s', async () => (await adminGet(sock('a'), '/queueing')).uplinks.find((u: { name: string }) => u.name === 'wan-a')?.rate?.up, (r) => r === 9e6, 10_000);
+      const flushed = (await wanA()).flushed;
+      const SECONDS = 12;
+      const SKIP = 3;
+      perSecond.length = 0;
+      const shaped = upload(SECONDS);
+      await sleep(SKIP * 1000);
+      // a DoT connection opened now would add its setup (~40 ms against Unbound: its answer waits
+      // for our delayed ACK of its session tickets); the query stream below keeps it open
+      await ask(VIP, 'warm.lab.example');
+      const count = Math.floor(((SECONDS - SKIP - 1) * 1000) / 50);
+      const [ping, dnsOut] = await Promise.all([
+        execIn(['ping', '-n', '-i', '0.05', '-c', String(count), '-W', '1', '10.250.0.7'], ns('c1'), 30_000),
+        execIn([process.execPath, DNS_RTT, VIP, '53', String(count), '50', `r7x${Date.now() % 100000}x`], ns('c1'), 30_000),
+      ]);
+      await shaped;
+      const rtts = [...ping.stdout.matchAll(/icmp_seq=\d+ ttl=\d+ time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+      while (rtts.length < count) rtts.push(1000);
+      const dns = JSON.parse(dnsOut.stdout) as number[];
+      const window = perSecond.slice(SKIP, SECONDS - 1);
+      const mbit = (window.reduce((n, b) => n + b, 0) * 8) / window.length / 1e6;
+      const q = (await adminGet(sock('a'), '/queueing')).uplinks.find((u: { name: string }) => u.name === 'wan-a');
+      console.log(`lab row 7: 10 Mbit/s modem, upload shaped at 9: ping p99 ${p99(rtts).toFixed(1)} ms, DNS (over DoT) p99 ${p99(dns).toFixed(1)} ms (slowest ${[...dns].sort((x, y) => y - x).slice(0, 3).map((x) => x.toFixed(1)).join(', ')}), ${mbit.toFixed(2)} Mbit/s; unshaped, wan-a was failed by its probes`);
+      expect(q).toMatchObject({ qdisc: 'htb+prio', offloads: 'off' });
+      expect(p99(rtts)).toBeLessThan(30);
+      expect(p99(dns)).toBeLessThan(30);
+      expect(mbit).toBeGreaterThanOrEqual(8);
+      expect((await wanA())).toMatchObject({ state: 'up', flushed }); // the probes went first, not after the bulk
+      expect(before.state).toBe('up');
+    } finally {
+      lab('modem', 'off');
+      await stopChild(sink);
+      await reload(original);
     }
   });
 
