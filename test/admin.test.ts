@@ -123,7 +123,7 @@ log: { queries: true }
     expect(res.status).toBe(200);
     const families = new Map(parsePrometheus(res.body).map((f) => [f.name, f]));
     for (const name of [
-      'edgedns_queries_total', 'edgedns_answers_total', 'edgedns_query_duration_seconds', 'edgedns_cache_entries', 'edgedns_cache_bytes',
+      'edgedns_queries_total', 'edgedns_answers_total', 'edgedns_query_duration_seconds', 'edgedns_cache_entries', 'edgedns_cache_bytes', 'edgedns_cache_slab_bytes',
       'edgedns_cache_hits_total', 'edgedns_cache_misses_total', 'edgedns_cache_evictions_total', 'edgedns_upstream_queries_total',
       'edgedns_upstream_errors_total', 'edgedns_upstream_rtt_seconds', 'edgedns_uplink_up', 'edgedns_uplink_probe_rtt_seconds', 'edgedns_lease_names',
       'process_resident_memory_bytes',

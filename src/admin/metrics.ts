@@ -108,6 +108,7 @@ export function createMetrics(src: AdminSources): client.Registry {
     Object.entries(src.dohRefused()).map(([reason, n]) => [{ reason }, n]));
   gauge(r, 'edgedns_cache_entries', 'Answers in the cache', [], () => [[{}, cache().entries]]);
   gauge(r, 'edgedns_cache_bytes', 'Bytes the cache accounts for', [], () => [[{}, cache().bytes]]);
+  gauge(r, 'edgedns_cache_slab_bytes', 'Bytes of off-heap slab the cache has made (its high-water mark, within cache.size)', [], () => [[{}, cache().slabBytes]]);
   counter(r, 'edgedns_cache_hits_total', 'Cache hits', [], () => [[{}, cache().hits]]);
   counter(r, 'edgedns_cache_misses_total', 'Cache misses', [], () => [[{}, cache().misses]]);
   counter(r, 'edgedns_cache_evictions_total', 'Entries evicted to stay within cache.size', [], () => [[{}, cache().evictions]]);

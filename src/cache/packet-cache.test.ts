@@ -24,31 +24,38 @@ describe('PacketCache', () => {
     const cache = new PacketCache(opts, c);
     const e = cache.store('k', answer('a.example', 60));
     expect(e.ttl).toBe(60);
-    expect(cache.lookup('k')).toBe(e);
+    expect(e.id).toBeGreaterThanOrEqual(0);
+    expect(cache.lookup('k')).toBe(e.id);
     c.t += 59_000;
-    expect(cache.lookup('k')).toBe(e);
-    expect(cache.ageOf(e)).toBe(59);
+    expect(cache.lookup('k')).toBe(e.id);
+    expect(cache.ageOf(e.id)).toBe(59);
     c.t += 1000;
-    expect(cache.lookup('k')).toBeUndefined();
+    expect(cache.lookup('k')).toBe(-1);
     expect(cache.snapshot()).toMatchObject({ hits: 2, misses: 1 });
-    expect(cache.staleEntry('k')).toBe(e); // kept for serve-stale
+    expect(cache.staleEntry('k')).toBe(e.id); // kept for serve-stale
   });
 
   it('claims a prefetch for a popular entry in the last tenth of its TTL, once at a time', () => {
     const c = clock();
     const cache = new PacketCache(opts, c);
-    const e = cache.store('k', answer('a.example', 100));
+    const { id } = cache.store('k', answer('a.example', 100));
     cache.lookup('k');
     cache.lookup('k');
-    expect(cache.claimPrefetch(e)).toBe(false); // 100 s left of 100
+    expect(cache.claimPrefetch(id)).toBe(false); // 100 s left of 100
     c.t += 91_000;
     cache.lookup('k'); // the decision is made at the lookup's instant, as on the query path
-    expect(cache.claimPrefetch(e)).toBe(true);
-    expect(cache.claimPrefetch(e)).toBe(false); // one refresh at a time
-    cache.prefetchDone(e);
-    expect(cache.claimPrefetch(e)).toBe(true);
+    expect(cache.claimPrefetch(id)).toBe(true);
+    expect(cache.claimPrefetch(id)).toBe(false); // one refresh at a time
+    cache.prefetchDone('k');
+    expect(cache.claimPrefetch(id)).toBe(true);
     expect(cache.snapshot().prefetches).toBe(2);
-    expect(new PacketCache({ ...opts, prefetch: false }, c).claimPrefetch(e)).toBe(false);
+    const off = new PacketCache({ ...opts, prefetch: false }, c);
+    const other = off.store('k', answer('a.example', 100)).id;
+    off.lookup('k');
+    off.lookup('k');
+    c.t += 91_000;
+    off.lookup('k');
+    expect(off.claimPrefetch(other)).toBe(false);
   });
 
   it('clamps TTLs into [min-ttl, max-ttl] and writes them into the stored answer', () => {
@@ -58,8 +65,11 @@ describe('PacketCache', () => {
     const high = cache.store('high', answer('b.example', 5000));
     expect(low.ttl).toBe(30);
     expect(high.ttl).toBe(100);
-    const at = (high.data.charCodeAt(high.bodyLen) << 8) | high.data.charCodeAt(high.bodyLen + 1);
-    expect(Buffer.from(high.data, 'latin1').readUInt32BE(at)).toBe(100);
+    // in the answer rendered now and in the slab's copy that hits are rendered from
+    for (const a of [high.answer, cache.view(high.id)]) {
+      const at = a.bytes.readUInt16BE(a.start + a.bodyLen);
+      expect(a.bytes.readUInt32BE(a.start + at)).toBe(100);
+    }
   });
 
   it('caches NXDOMAIN for min(SOA TTL, MINIMUM) capped by negative-ttl', () => {
@@ -67,7 +77,8 @@ describe('PacketCache', () => {
     const e = cache.store('nx', answer('no.example', -1, 3));
     expect(e.negative).toBe(true);
     expect(e.ttl).toBe(1800);
-    expect(cache.peekEntry('nx')).toBeDefined();
+    expect(cache.peek('nx')).toBe(e.id);
+    expect(e.id).toBeGreaterThanOrEqual(0);
   });
 
   it('does not cache negative answers without an SOA, zero TTLs, or SERVFAIL', () => {
@@ -83,13 +94,14 @@ describe('PacketCache', () => {
     const cache = new PacketCache(opts, c);
     cache.store('k', answer('a.example', 10));
     c.t += 20_000;
-    expect(cache.staleEntry('k')).toBeDefined();
+    expect(cache.lookup('k')).toBe(-1);
+    expect(cache.staleEntry('k')).toBeGreaterThanOrEqual(0);
     c.t += STALE_MAX_AGE_MS;
-    expect(cache.staleEntry('k')).toBeUndefined();
+    expect(cache.staleEntry('k')).toBe(-1);
     const off = new PacketCache({ ...opts, serveStale: false }, c);
     off.store('k', answer('a.example', 10));
     c.t += 20_000;
-    expect(off.staleEntry('k')).toBeUndefined();
+    expect(off.staleEntry('k')).toBe(-1);
   });
 
   it('remembers SERVFAIL for a few seconds', () => {
@@ -107,8 +119,48 @@ describe('PacketCache', () => {
     const s = cache.snapshot();
     expect(s.bytes).toBeLessThanOrEqual(20_000);
     expect(s.evictions).toBeGreaterThan(0);
-    expect(cache.peekEntry('k499')).toBeDefined();
-    expect(cache.peekEntry('k0')).toBeUndefined();
+    expect(cache.peek('k499')).toBeGreaterThanOrEqual(0);
+    expect(cache.peek('k0')).toBe(-1);
+    expect(cache.slabBytes).toBeLessThanOrEqual(20_000 + 64 * 1024); // its chunks: the budget, give or take one chunk
+  });
+
+  it('keeps answers in its slab byte for byte, reuses evicted slots, and evicts the least recently used, not the oldest', () => {
+    const c = clock();
+    const cache = new PacketCache({ ...opts, maxBytes: 64 * 1024 }, c);
+    const stored = new Map<string, Buffer>();
+    for (let i = 0; i < 2000; i++) {
+      const s = cache.store(`k${i}`, answer(`n${i}.example`, 300));
+      stored.set(`k${i}`, Buffer.from(s.answer.bytes.subarray(s.answer.start, s.answer.end)));
+      if (i % 10 === 0) cache.lookup('k0'); // k0 stays in use
+    }
+    const snap = cache.snapshot();
+    expect(snap.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(snap.entries).toBeGreaterThan(100);
+    expect(cache.slabBytes).toBeLessThanOrEqual(2 * 64 * 1024); // slots were reused, not added
+    expect(cache.peek('k0')).toBeGreaterThanOrEqual(0); // recently used: kept
+    expect(cache.peek('k1')).toBe(-1); // least recently used: gone
+    for (const key of ['k0', 'k1999', 'k1990']) {
+      const id = cache.lookup(key);
+      const v = cache.view(id);
+      expect(Buffer.from(v.bytes.subarray(v.start, v.end)).equals(stored.get(key)!)).toBe(true);
+    }
+  });
+
+  it('stores a name again in place of its old entry, and answers bigger than any slot are served but not kept', () => {
+    const cache = new PacketCache(opts, clock());
+    cache.store('k', answer('a.example', 60));
+    const again = cache.store('k', answer('a.example', 120));
+    expect(cache.snapshot().entries).toBe(1);
+    expect(cache.lookup('k')).toBe(again.id);
+    expect(cache.ageOf(again.id)).toBe(0);
+    const huge = scanResponse(dnsPacket.encode({
+      type: 'response', id: 1, questions: [{ name: 'big.example', type: 'TXT' }],
+      answers: Array.from({ length: 600 }, () => ({ name: 'big.example', type: 'TXT' as const, ttl: 60, data: 'x'.repeat(250) })),
+    }))!;
+    const big = cache.store('big', huge);
+    expect(big.id).toBe(-1);
+    expect(big.answer.end - big.answer.start).toBeGreaterThan(131_072);
+    expect(cache.peek('big')).toBe(-1);
   });
 
   it('flushes one name (all types) or everything', () => {

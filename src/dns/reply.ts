@@ -12,19 +12,23 @@ import { skipName } from './name.js';
 import type { ParsedQuery } from './query.js';
 
 /**
- * A stored answer: the response body (a complete response without OPT) as a latin1 string,
- * followed by two bytes per TTL field giving that field's offset in the body. One compact heap
- * string per answer: no typed arrays, no external memory, and one copy to render.
+ * A stored answer: bytes[start, start + bodyLen) is the response body (a complete response
+ * without OPT), followed up to `end` by two bytes per TTL field giving that field's offset in the
+ * body. The bytes are the answer's own Buffer, or a slot of the cache's slab (off the JS heap);
+ * rendering is one copy either way.
  */
 export interface PackedAnswer {
-  data: string;
+  bytes: Buffer;
+  start: number;
+  end: number;
   bodyLen: number;
 }
 
 export function packAnswer(body: Buffer, ttlOffsets: ArrayLike<number> = []): PackedAnswer {
-  const tail = Buffer.allocUnsafe(ttlOffsets.length * 2);
-  for (let i = 0; i < ttlOffsets.length; i++) tail.writeUInt16BE(ttlOffsets[i], i * 2);
-  return { data: body.toString('latin1') + tail.toString('latin1'), bodyLen: body.length };
+  const bytes = Buffer.allocUnsafe(body.length + ttlOffsets.length * 2);
+  body.copy(bytes, 0);
+  for (let i = 0; i < ttlOffsets.length; i++) bytes.writeUInt16BE(ttlOffsets[i], body.length + i * 2);
+  return { bytes, start: 0, end: bytes.length, bodyLen: body.length };
 }
 
 /** Padding block for encrypted transports (RFC 8467: responses to 468). 0 = no padding. */
@@ -92,12 +96,12 @@ function renderPrefix(
   a: PackedAnswer, len: number, q: ParsedQuery, query: Uint8Array, ttlAdjust: number, fixedTtl: number, optLen: number,
   keptNs: number,
 ): Buffer {
-  const { data, bodyLen } = a;
+  const { bytes, start, end, bodyLen } = a;
   const out = Buffer.allocUnsafe(len + optLen);
-  out.write(data, 0, len, 'latin1');
+  bytes.copy(out, 0, start, start + len);
   writeHeader(out, q, query, 0);
-  for (let p = bodyLen; p < data.length; p += 2) {
-    const at = (data.charCodeAt(p) << 8) | data.charCodeAt(p + 1);
+  for (let p = start + bodyLen; p < end; p += 2) {
+    const at = (bytes[p] << 8) | bytes[p + 1];
     if (at >= len) continue;
     let v = fixedTtl >= 0 ? fixedTtl : out.readUInt32BE(at) - ttlAdjust;
     if (v < 0) v = 0;
@@ -122,7 +126,7 @@ function renderPrefix(
 function fitReply(
   a: PackedAnswer, q: ParsedQuery, query: Uint8Array, maxSize: number, ttlAdjust: number, fixedTtl: number, padBlock: PadBlock,
 ): Buffer {
-  const body = Buffer.from(a.data.slice(0, a.bodyLen), 'latin1');
+  const body = Buffer.from(a.bytes.subarray(a.start, a.start + a.bodyLen));
   const an = body.readUInt16BE(6);
   const ns = body.readUInt16BE(8);
   let off = q.questionEnd;
@@ -161,7 +165,7 @@ function skipRecord(buf: Buffer, off: number): number {
 export function truncatedReply(a: PackedAnswer, q: ParsedQuery, query: Uint8Array, padBlock: PadBlock): Buffer {
   const optLen = optLength(q, q.questionEnd, padBlock);
   const out = Buffer.allocUnsafe(q.questionEnd + optLen);
-  out.write(a.data, 0, q.questionEnd, 'latin1');
+  a.bytes.copy(out, 0, a.start, a.start + q.questionEnd);
   writeHeader(out, q, query, 0x02);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);

@@ -15,7 +15,7 @@ import { encodeName } from '../dns/name.js';
 import { ServerCookies } from '../dns/server-cookies.js';
 import { checkTsig, signResponse, signStream, tsigFailureRcode, tsigSize, type TsigCheck } from '../dns/tsig.js';
 import { errorReply } from '../dns/reply.js';
-import { PacketCache, type CacheEntry } from '../cache/packet-cache.js';
+import { PacketCache } from '../cache/packet-cache.js';
 import { makeTransport } from '../upstream/make-transport.js';
 import { UpstreamGroup } from '../upstream/upstream-group.js';
 import type { UplinkSource } from '../uplinks/uplink-source.js';
@@ -162,7 +162,7 @@ export class Resolver implements ResolverView {
     const stages: Stage[] = [
       new RulesStage(),
       new LocalStage(zone, (target, parent) => this.chase(target, parent)),
-      new CacheStage(this.cache, (ctx, entry) => this.prefetch(ctx, entry)),
+      new CacheStage(this.cache, (ctx) => this.prefetch(ctx)),
       forward,
     ];
     return { config, zone, router: buildRouter(zone, forwards), defaultGroup, forwardGroups: forwards.map((f) => f.group), stages, forward };
@@ -368,8 +368,8 @@ export class Resolver implements ResolverView {
   /** Seconds the answer had been cached, for the live feed (off the hot path: only while watched). */
   private cacheAgeOf(ctx: QueryContext): number | null {
     if (ctx.source !== 'cache' && ctx.source !== 'stale') return null;
-    const entry = this.cache.peekEntry(ctx.q.key);
-    return entry === undefined ? null : Math.round(this.cache.ageOf(entry));
+    const id = this.cache.peek(ctx.q.key);
+    return id < 0 ? null : Math.round(this.cache.ageNow(id));
   }
 
   /** Counted and logged (`done`), then held back until an observer has what it needs (e.g. an nft set updated). */
@@ -381,10 +381,11 @@ export class Resolver implements ResolverView {
     return wait === undefined ? out : wait.then(() => out, () => out);
   }
 
-  private prefetch(ctx: QueryContext, entry: CacheEntry): void {
+  private prefetch(ctx: QueryContext): void {
     // Copy: the query buffer belongs to the listener and the refresh outlives this call.
     const copy = { q: ctx.q, query: Buffer.from(ctx.query), route: ctx.route };
-    const done = () => this.cache.prefetchDone(entry);
+    const key = ctx.q.key;
+    const done = () => this.cache.prefetchDone(key);
     this.p.forward.fetch(copy).then(done, done);
   }
 

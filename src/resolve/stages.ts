@@ -9,7 +9,7 @@ import { errorReply, packAnswer, renderReply, type PackedAnswer } from '../dns/r
 import { scanResponse, questionKey } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
 import { assemble, readSections } from '../dns/records.js';
-import type { CacheEntry, PacketCache } from '../cache/packet-cache.js';
+import type { PacketCache } from '../cache/packet-cache.js';
 import type { UpstreamGroup } from '../upstream/upstream-group.js';
 import { AllUpstreamsFailed } from '../upstream/upstream-group.js';
 import { UpstreamError } from '../upstream/transport.js';
@@ -113,16 +113,16 @@ export class RulesStage implements Stage {
 export class CacheStage implements Stage {
   constructor(
     private readonly cache: PacketCache,
-    private readonly prefetch: (ctx: QueryContext, entry: CacheEntry) => void,
+    private readonly prefetch: (ctx: QueryContext) => void,
   ) {}
 
   handle(ctx: QueryContext): StageResult {
     const cache = this.cache;
-    const entry = cache.lookup(ctx.q.key);
-    if (entry === undefined) return undefined;
-    if (cache.claimPrefetch(entry)) this.prefetch(ctx, entry);
+    const id = cache.lookup(ctx.q.key);
+    if (id < 0) return undefined;
+    if (cache.claimPrefetch(id)) this.prefetch(ctx);
     ctx.source = 'cache';
-    return renderReply(entry, ctx.q, ctx.query, ctx.maxSize, cache.ageOf(entry), -1, ctx.client.padBlock);
+    return renderReply(cache.view(id), ctx.q, ctx.query, ctx.maxSize, cache.ageOf(id), -1, ctx.client.padBlock);
   }
 }
 
@@ -144,7 +144,7 @@ export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buff
 }
 
 interface Fetched {
-  entry: CacheEntry;
+  entry: PackedAnswer;
   upstream: string;
   uplink?: string;
 }
@@ -195,7 +195,7 @@ export class ForwardStage implements Stage {
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
       if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
-      return { entry: this.cache.store(q.key, scanned), upstream, uplink };
+      return { entry: this.cache.store(q.key, scanned).answer, upstream, uplink };
     });
     const done = () => { this.inflight.delete(q.key); };
     this.inflight.set(q.key, p);
@@ -206,10 +206,10 @@ export class ForwardStage implements Stage {
   /** Every upstream failed: a stale answer if we have one, else SERVFAIL (remembered briefly). */
   private failed(ctx: QueryContext, err: unknown): Buffer {
     const stale = this.cache.staleEntry(ctx.q.key);
-    if (stale !== undefined) {
+    if (stale >= 0) {
       this.cache.stats.staleServed++;
       ctx.source = 'stale';
-      return renderReply(stale, ctx.q, ctx.query, ctx.maxSize, 0, STALE_TTL, ctx.client.padBlock);
+      return renderReply(this.cache.view(stale), ctx.q, ctx.query, ctx.maxSize, 0, STALE_TTL, ctx.client.padBlock);
     }
     ctx.source = 'error';
     if (err !== undefined) this.cache.rememberServfail(ctx.q.key);
