@@ -4,6 +4,9 @@
  * to, SO_REUSEPORT on request. One JS call per received batch; replies queued during that call
  * leave in one sendmmsg when it returns.
  *
+ * The same socket serves the upstream pool once `connect`ed: the kernel then drops datagrams from
+ * anyone but the upstream and reports its ICMP errors, which reach JS as a batch of -errno.
+ *
  * JS sees two shared buffers per socket: `rx` (BATCH slots of SLOT bytes, the datagrams) and
  * `meta` (BATCH records of META bytes):
  *   0  u16 length        2  u8 family (4|6)   3  u8 flags (1: truncated)
@@ -43,6 +46,8 @@ typedef struct {
   uint8_t *meta;
   uint8_t *tx;
   int nsend;
+  int connected;
+  size_t slot; /* bytes per datagram slot: SLOT for listeners, less for upstream sockets */
   struct mmsghdr rmsgs[BATCH];
   struct iovec riov[BATCH];
   struct sockaddr_storage rname[BATCH];
@@ -148,14 +153,16 @@ static void prepare_send(sock_t *s, struct msghdr *h, struct sockaddr_storage *n
   }
 }
 
-static void flush(sock_t *s) {
-  int off = 0;
+/* 0, or the errno that stopped the batch */
+static int flush(sock_t *s) {
+  int off = 0, err = 0;
   while (off < s->nsend) {
     int n = sendmmsg(s->fd, s->smsgs + off, (unsigned)(s->nsend - off), MSG_DONTWAIT);
     s->counts[2]++;
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       /* EAGAIN (send buffer full) or an unroutable client: the rest of this batch is lost, as a kernel drop would lose it */
+      err = n < 0 ? errno : EIO;
       s->counts[4] += s->nsend - off;
       break;
     }
@@ -163,22 +170,45 @@ static void flush(sock_t *s) {
     off += n;
   }
   s->nsend = 0;
+  return err;
+}
+
+/* A connected socket's error to JS as a batch of -errno. */
+static void deliver_error(sock_t *s, napi_env env, napi_value recv, napi_value cb, int err) {
+  napi_value argv[1], result;
+  napi_create_int32(env, -(err != 0 ? err : EIO), &argv[0]);
+  if (napi_make_callback(env, s->async, recv, cb, 1, argv, &result) == napi_pending_exception) {
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+    napi_fatal_exception(env, e);
+  }
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
   sock_t *s = (sock_t *)handle->data;
-  if (status < 0 || !(events & UV_READABLE) || s->closed) return;
+  if (s->closed) return;
+  if (status < 0 && !s->connected) return;
+  if (status >= 0 && !(events & UV_READABLE)) return;
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, argv[1], result;
   napi_get_reference_value(env, s->on_batch, &cb);
   napi_get_global(env, &recv); /* make_callback needs an object as `this` */
+  if (status < 0) {
+    /* libuv stops polling on POLLERR: the pending error (an ICMP port unreachable) is the socket's end */
+    int err = 0;
+    socklen_t elen = sizeof err;
+    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+    deliver_error(s, env, recv, cb, err);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   for (int round = 0; round < MAX_BATCHES_PER_WAKE && !s->closed; round++) {
     for (int i = 0; i < BATCH; i++) {
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
-      s->riov[i].iov_base = s->rx + (size_t)i * SLOT;
-      s->riov[i].iov_len = SLOT;
+      s->riov[i].iov_base = s->rx + (size_t)i * s->slot;
+      s->riov[i].iov_len = s->slot;
       h->msg_iov = &s->riov[i];
       h->msg_iovlen = 1;
       h->msg_name = &s->rname[i];
@@ -188,6 +218,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       h->msg_flags = 0;
     }
     int n = recvmmsg(s->fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && s->connected && errno != EAGAIN && errno != EWOULDBLOCK) {
+      /* a connected socket's pending ICMP error (ECONNREFUSED: nothing listens upstream) */
+      deliver_error(s, env, recv, cb, errno);
+      break;
+    }
     if (n <= 0) break;
     for (int i = 0; i < n; i++) fill_meta(s, i);
     s->counts[0]++;
@@ -233,12 +269,19 @@ static sock_t *sock_args(napi_env env, napi_callback_info info, size_t n, napi_v
   return unwrap(env, argv[0]);
 }
 
-/* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void)
+/* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void[, slotSize])
  *   → { handle, rx: ArrayBuffer, meta: ArrayBuffer, port } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t slot_size = SLOT;
+  if (argc >= 6) {
+    napi_valuetype t;
+    napi_typeof(env, argv[5], &t);
+    if (t == napi_number) CHECK(napi_get_value_int32(env, argv[5], &slot_size));
+    if (slot_size < 512 || slot_size > SLOT) slot_size = SLOT;
+  }
   char address[64];
   size_t alen;
   int32_t port, rcvbuf;
@@ -293,9 +336,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int bport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
 
   sock_t *s = calloc(1, sizeof *s);
-  s->rx = malloc((size_t)BATCH * SLOT);
-  s->meta = calloc(BATCH, META);
-  s->tx = malloc((size_t)BATCH * SLOT);
+  if (s) s->slot = slot_size;
+  if (s) s->rx = malloc((size_t)BATCH * slot_size);
+  if (s) s->meta = calloc(BATCH, META);
+  if (s) s->tx = malloc((size_t)BATCH * slot_size);
   if (!s || !s->rx || !s->meta || !s->tx) {
     close(fd);
     napi_throw_error(env, "UDP_BATCH", "out of memory");
@@ -317,7 +361,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value out, handle, rx, meta, vport;
   CHECK(napi_create_object(env, &out));
   CHECK(napi_create_external(env, s, NULL, NULL, &handle));
-  CHECK(napi_create_external_arraybuffer(env, s->rx, (size_t)BATCH * SLOT, NULL, NULL, &rx));
+  CHECK(napi_create_external_arraybuffer(env, s->rx, (size_t)BATCH * s->slot, NULL, NULL, &rx));
   CHECK(napi_create_external_arraybuffer(env, s->meta, BATCH * META, NULL, NULL, &meta));
   CHECK(napi_create_int32(env, bport, &vport));
   napi_set_named_property(env, out, "handle", handle);
@@ -343,8 +387,8 @@ static int buffer_arg(napi_env env, napi_value v, void **data, size_t *len) {
 static void enqueue(sock_t *s, const void *data, size_t len, const uint8_t *r) {
   if (s->nsend == BATCH) flush(s);
   int k = s->nsend++;
-  memcpy(s->tx + (size_t)k * SLOT, data, len);
-  s->siov[k].iov_base = s->tx + (size_t)k * SLOT;
+  memcpy(s->tx + (size_t)k * s->slot, data, len);
+  s->siov[k].iov_base = s->tx + (size_t)k * s->slot;
   s->siov[k].iov_len = len;
   struct msghdr *h = &s->smsgs[k].msg_hdr;
   memset(h, 0, sizeof *h);
@@ -362,7 +406,7 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   void *data;
   size_t len;
-  if (slot < 0 || slot >= BATCH || !buffer_arg(env, argv[2], &data, &len) || len > SLOT) {
+  if (slot < 0 || slot >= BATCH || !buffer_arg(env, argv[2], &data, &len) || len > s->slot) {
     napi_throw_range_error(env, "UDP_BATCH", "bad slot or reply");
     return NULL;
   }
@@ -378,7 +422,7 @@ static napi_value js_queue_to(napi_env env, napi_callback_info info) {
   if (!s || s->closed) return NULL;
   void *meta, *data;
   size_t mlen, len;
-  if (!buffer_arg(env, argv[1], &meta, &mlen) || mlen < META || !buffer_arg(env, argv[2], &data, &len) || len > SLOT) {
+  if (!buffer_arg(env, argv[1], &meta, &mlen) || mlen < META || !buffer_arg(env, argv[2], &data, &len) || len > s->slot) {
     napi_throw_type_error(env, "UDP_BATCH", "bad record or reply");
     return NULL;
   }
@@ -386,11 +430,68 @@ static napi_value js_queue_to(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_flush(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  sock_t *s = sock_args(env, info, 1, argv);
-  if (s && !s->closed && s->nsend > 0) flush(s);
+/* connect(handle, address, port): the upstream this socket talks to from now on. */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  sock_t *s = sock_args(env, info, 3, argv);
+  if (!s || s->closed) return NULL;
+  char address[64];
+  size_t alen;
+  int32_t port;
+  CHECK(napi_get_value_string_utf8(env, argv[1], address, sizeof address, &alen));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sslen;
+  if (s->family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    if (inet_pton(AF_INET, address, &a->sin_addr) != 1) { napi_throw_type_error(env, "UDP_BATCH", "not an IPv4 address"); return NULL; }
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    sslen = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET6, address, &a->sin6_addr) != 1) { napi_throw_type_error(env, "UDP_BATCH", "not an IPv6 address"); return NULL; }
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    sslen = sizeof *a;
+  }
+  if (connect(s->fd, (struct sockaddr *)&ss, sslen) != 0) return throw_errno(env, "connect", errno, address, port);
+  s->connected = 1;
   return NULL;
+}
+
+/* send(handle, buffer): a datagram to the connected peer, queued with the others of this turn
+ * until flush(handle) sends them in one sendmmsg. */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  sock_t *s = sock_args(env, info, 2, argv);
+  if (!s || s->closed) return NULL;
+  void *data;
+  size_t len;
+  if (!s->connected || !buffer_arg(env, argv[1], &data, &len) || len > s->slot) {
+    napi_throw_type_error(env, "UDP_BATCH", "not connected, or a bad datagram");
+    return NULL;
+  }
+  if (s->nsend == BATCH) flush(s);
+  int k = s->nsend++;
+  memcpy(s->tx + (size_t)k * s->slot, data, len);
+  s->siov[k].iov_base = s->tx + (size_t)k * s->slot;
+  s->siov[k].iov_len = len;
+  struct msghdr *h = &s->smsgs[k].msg_hdr;
+  memset(h, 0, sizeof *h);
+  h->msg_iov = &s->siov[k];
+  h->msg_iovlen = 1;
+  return NULL;
+}
+
+/* flush(handle) → 0, or the errno a send failed with (a connected socket's ICMP error comes back here too) */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  sock_t *s = sock_args(env, info, 1, argv);
+  int err = s && !s->closed && s->nsend > 0 ? flush(s) : 0;
+  napi_create_int32(env, err, &out);
+  return out;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -427,6 +528,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
     { "reply", NULL, js_reply, NULL, NULL, NULL, napi_default, NULL },
     { "queueTo", NULL, js_queue_to, NULL, NULL, NULL, napi_default, NULL },
+    { "connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL },
+    { "send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL },
     { "flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },

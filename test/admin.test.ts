@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../src/admin/admin-client.js';
-import { nativeUdp } from '../src/listen/native-udp.js';
+import { nativeUdp } from '../src/host/native-udp.js';
 import { watchEvents } from './helpers/admin-socket.js';
 import { dig } from './helpers/dig.js';
 import { DnsFixture } from './helpers/dns-fixture.js';

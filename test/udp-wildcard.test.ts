@@ -11,7 +11,7 @@ import { EdgednsProcess } from './helpers/edgedns-process.js';
 import { dig } from './helpers/dig.js';
 import { Netns } from './helpers/netns.js';
 import { missingOrNotRoot } from './helpers/system.js';
-import { nativeUdp } from '../src/listen/native-udp.js';
+import { nativeUdp } from '../src/host/native-udp.js';
 
 const skip = missingOrNotRoot('ip', 'dig');
 const native = nativeUdp().addon !== null;

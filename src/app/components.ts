@@ -15,7 +15,7 @@ import type { LeaseFeed } from '../leases/lease-feed.js';
 import { LeaseManager } from '../leases/lease-manager.js';
 import { LEASES } from '../leases/leases-section.js';
 import { ListenerSet, basicFactory } from '../listen/listener-set.js';
-import { nativeUdp } from '../listen/native-udp.js';
+import { nativeUdp } from '../host/native-udp.js';
 import { DohListener } from '../listen/doh-listener.js';
 import { TlsMaterial } from '../listen/tls-material.js';
 import { Resolver } from '../resolve/resolver.js';

@@ -13,7 +13,7 @@ import type { Listener, ListenerDeps, UdpIoStatus } from './query-handler.js';
 import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
-import { nativeUdp } from './native-udp.js';
+import { nativeUdp } from '../host/native-udp.js';
 import { DohListener } from './doh-listener.js';
 import { isLinkLocalV6 } from '../prefix.js';
 import { ipMonitor, type IpMonitor } from '../host/ip-monitor.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../resolve/query-context.js';
-import { nativeUdp } from './native-udp.js';
+import { nativeUdp } from '../host/native-udp.js';
 import type { ListenerDeps, QueryHandler } from './query-handler.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 

@@ -8,7 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ipv4Text, ipv6Text } from './ip-text.js';
-import type { NativeUdp } from './native-udp.js';
+import type { NativeUdp } from '../host/native-udp.js';
 import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;

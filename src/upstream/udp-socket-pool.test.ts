@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeQuery } from '../../test/helpers/packets.js';
 import { UdpTransport } from './udp-transport.js';
 import type { Transport } from './transport.js';
+import { nativeUdp } from '../host/native-udp.js';
 
 // A stand-in upstream on loopback that answers every query (the real upstreams, Unbound and
 // NSD, are in the integration tests); it notes the source port of each query.
@@ -56,6 +57,32 @@ describe('the upstream UDP socket pool', () => {
     expect((await t.query(makeQuery('b.example', 'A'), 2000))[13]).toBe(0x62);
     spoofFirst = false;
     expect(t.pool.opened).toBe(2);
+    t.close();
+  });
+
+  it('takes the native path when the addon is built (recvmmsg batches, one sendmmsg per turn), node:dgram otherwise', async () => {
+    const want = nativeUdp().addon !== null ? 'recvmmsg' : 'dgram';
+    if (process.env.EDGEDNS_REQUIRE_SYSTEM === '1' && process.env.EDGEDNS_UDP_IO !== 'dgram') expect(want).toBe('recvmmsg');
+    const t = new UdpTransport('127.0.0.1', port, noTcp, {}, false, { sockets: 2, queriesPerSocket: 1000, socketLifetimeMs: 60_000 });
+    expect(t.pool.io).toBe(want);
+    // a burst in one turn: every query gets its own answer whichever path carried it
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => t.query(makeQuery(`b${i}.example`, 'A'), 2000)));
+    answers.forEach((a, i) => expect(a.subarray(13, 13 + `b${i}`.length).toString()).toBe(`b${i}`));
+    expect(t.pool.opened).toBe(2);
+    t.close();
+  });
+
+  it('fails a query at once when nothing listens upstream (the connected socket hears the ICMP error), on both paths', async () => {
+    const closed = dgram.createSocket('udp4');
+    await new Promise<void>((r) => closed.bind(0, '127.0.0.1', () => r()));
+    const deadPort = (closed.address() as { port: number }).port;
+    closed.close();
+    const t = new UdpTransport('127.0.0.1', deadPort, noTcp, {}, false, { sockets: 1, queriesPerSocket: 1000, socketLifetimeMs: 60_000 });
+    const err = await t.query(makeQuery('x.example', 'A'), 5000).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/ECONNREFUSED/); // not "did not answer in 5000 ms"
+    // and the next query gets a new socket, which fails the same way
+    const again = await t.query(makeQuery('y.example', 'A'), 5000).then(() => null, (e: Error) => e);
+    expect(again?.message).toMatch(/ECONNREFUSED/);
     t.close();
   });
 });

@@ -5,11 +5,15 @@
  * port keeps changing (RFC 5452) without a socket, bind and connect per query. A retired socket
  * closes once its last query is done. Connected sockets mean the kernel drops datagrams from
  * anyone but the upstream; the caller still checks ID and question.
+ *
+ * With the native addon (host/native-udp.ts) a socket's queries of one turn leave in one
+ * sendmmsg and its answers arrive in recvmmsg batches; without it, node:dgram.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { randomId } from './transport.js';
+import { nativeUdp, type NativeUdp } from '../host/native-udp.js';
 
 import type { UdpPoolLimits } from '../config/types.js';
 
@@ -24,7 +28,28 @@ export interface PoolWaiter {
   error(err: Error): void;
 }
 
-class PooledSocket {
+interface PooledSocket {
+  readonly waiters: Map<number, PoolWaiter>;
+  readonly born: number;
+  readonly source: string | undefined;
+  used: number;
+  retired: boolean;
+  send(b: Buffer): void;
+  done(id: number): void;
+  close(): void;
+}
+
+/** Every waiter fails with `err`; the socket goes. */
+function failAll(s: PooledSocket, err: Error, onDead: (s: PooledSocket) => void): void {
+  s.retired = true;
+  const ws = [...s.waiters.values()];
+  s.waiters.clear();
+  for (const w of ws) w.error(err);
+  onDead(s);
+  s.close();
+}
+
+class DgramSocket implements PooledSocket {
   readonly sock: dgram.Socket;
   readonly waiters = new Map<number, PoolWaiter>();
   readonly born = Date.now();
@@ -39,15 +64,8 @@ class PooledSocket {
       if (msg.length < 2) return;
       this.waiters.get(msg.readUInt16BE(0))?.message(msg);
     });
-    this.sock.on('error', (err) => {
-      // An ICMP error or a bind failure: every query on it fails now, and the socket goes.
-      this.retired = true;
-      const ws = [...this.waiters.values()];
-      this.waiters.clear();
-      for (const w of ws) w.error(err);
-      onDead(this);
-      this.close();
-    });
+    // An ICMP error or a bind failure: every query on it fails now, and the socket goes.
+    this.sock.on('error', (err) => failAll(this, err, onDead));
     this.sock.bind({ port: 0, address: source }, () => {
       this.sock.connect(port, host, () => {
         this.ready = true;
@@ -75,6 +93,97 @@ class PooledSocket {
   }
 }
 
+/** Bytes per datagram slot: our queries advertise 1232 (bigger answers come truncated, then by TCP). */
+const UPSTREAM_SLOT = 4096;
+
+/** Sockets with queries queued this turn: flushed together once the turn's callbacks are done. */
+const dirty = new Set<NativeSocket>();
+let flushScheduled = false;
+function flushDirty(): void {
+  flushScheduled = false;
+  const all = [...dirty];
+  dirty.clear();
+  for (const s of all) s.flush();
+}
+
+class NativeSocket implements PooledSocket {
+  readonly waiters = new Map<number, PoolWaiter>();
+  readonly born = Date.now();
+  used = 0;
+  retired = false;
+  private readonly handle: unknown;
+  private readonly rx: Buffer;
+  private readonly meta: Uint8Array;
+  private closed = false;
+
+  constructor(private readonly addon: NativeUdp, host: string, port: number, readonly source: string | undefined, private readonly onDead: (s: PooledSocket) => void) {
+    const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT);
+    this.handle = s.handle;
+    this.rx = Buffer.from(s.rx);
+    this.meta = new Uint8Array(s.meta);
+    try {
+      addon.connect(this.handle, host, port);
+    } catch (e) {
+      addon.close(this.handle);
+      this.closed = true;
+      throw e;
+    }
+  }
+
+  private batch(n: number): void {
+    if (n < 0) return failAll(this, errnoError(-n), this.onDead);
+    const { META } = this.addon;
+    const SLOT = UPSTREAM_SLOT;
+    for (let i = 0; i < n; i++) {
+      const len = this.meta[i * META] | (this.meta[i * META + 1] << 8);
+      if (len < 2) continue;
+      const at = i * SLOT;
+      const w = this.waiters.get((this.rx[at] << 8) | this.rx[at + 1]);
+      if (w === undefined) continue;
+      // Its own copy: the slots are reused by the next batch, and the answer is kept (cached, coalesced).
+      const msg = Buffer.allocUnsafe(len);
+      this.rx.copy(msg, 0, at, at + len);
+      w.message(msg);
+    }
+  }
+
+  send(b: Buffer): void {
+    if (this.closed) return;
+    this.addon.send(this.handle, b);
+    dirty.add(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDirty);
+    }
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    const errno = this.addon.flush(this.handle);
+    if (errno !== 0) failAll(this, errnoError(errno), this.onDead);
+  }
+
+  done(id: number): void {
+    this.waiters.delete(id);
+    if (this.retired && this.waiters.size === 0) this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush(); // queries queued this turn still go
+    if (this.closed) return; // the flush failed and closed it
+    this.closed = true;
+    dirty.delete(this);
+    this.addon.close(this.handle);
+  }
+}
+
+/** What node:dgram would have said: ECONNREFUSED from a closed port upstream, above all. */
+function errnoError(errno: number): Error {
+  const code = errno === 111 ? 'ECONNREFUSED' : errno === 113 ? 'EHOSTUNREACH' : errno === 101 ? 'ENETUNREACH' : `errno ${errno}`;
+  return Object.assign(new Error(`upstream socket: ${code}`), { code });
+}
+
 export class UdpSocketPool {
   private readonly slots: Array<PooledSocket | null>;
   private next = 0;
@@ -86,8 +195,14 @@ export class UdpSocketPool {
     private readonly port: number,
     private readonly source: () => string | undefined,
     private readonly limits: UdpPoolLimits = DEFAULT_UDP_POOL,
+    private readonly addon: NativeUdp | null = nativeUdp().addon,
   ) {
     this.slots = new Array<PooledSocket | null>(Math.max(1, limits.sockets)).fill(null);
+  }
+
+  /** Which I/O path this pool's sockets take. */
+  get io(): 'recvmmsg' | 'dgram' {
+    return this.addon !== null ? 'recvmmsg' : 'dgram';
   }
 
   /**
@@ -115,11 +230,23 @@ export class UdpSocketPool {
       s = null;
     }
     if (s === null) {
-      s = new PooledSocket(this.host, this.port, source, (dead) => { if (this.slots[i] === dead) this.slots[i] = null; });
+      const onDead = (dead: PooledSocket) => { if (this.slots[i] === dead) this.slots[i] = null; };
+      s = this.open(source, onDead);
       this.slots[i] = s;
       this.opened++;
     }
     return s;
+  }
+
+  private open(source: string | undefined, onDead: (s: PooledSocket) => void): PooledSocket {
+    if (this.addon !== null) {
+      try {
+        return new NativeSocket(this.addon, this.host, this.port, source, onDead);
+      } catch {
+        // A source the native socket cannot bind or connect from: node:dgram reports it to the query as it always has.
+      }
+    }
+    return new DgramSocket(this.host, this.port, source, onDead);
   }
 
   private retire(s: PooledSocket): void {

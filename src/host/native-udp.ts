@@ -1,7 +1,8 @@
 /**
  * The optional native UDP addon (native/udp-batch.c, built by `npm ci` when a C compiler is
- * there): recvmmsg/sendmmsg batches and IP_PKTINFO. Loaded once; `EDGEDNS_UDP_IO=dgram` forces
- * node:dgram (CI runs the UDP tests that way a second time).
+ * there): recvmmsg/sendmmsg batches and IP_PKTINFO, for the listeners and the upstream socket
+ * pool. Loaded once; `EDGEDNS_UDP_IO=dgram` forces node:dgram for both (CI runs the UDP tests
+ * that way a second time).
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +17,18 @@ export interface NativeSocket {
 }
 
 export interface NativeUdp {
-  open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n: number) => void): NativeSocket;
+  /** `onBatch(n)`: n datagrams in the slots; on a connected socket, n < 0 is -errno (an ICMP error) */
+  open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n: number) => void, slotSize?: number): NativeSocket;
+  /** the one peer this socket talks to from now on (the kernel drops datagrams from others) */
+  connect(handle: unknown, address: string, port: number): void;
+  /** a datagram to the connected peer, queued with the others of this turn until flush */
+  send(handle: unknown, datagram: Uint8Array): void;
   /** queue an answer to datagram `slot` of the batch being handled; sent by sendmmsg when the batch returns */
   reply(handle: unknown, slot: number, reply: Uint8Array): void;
   /** an answer that waited on I/O, to the client in a META record kept from its batch; queued with the others of this turn until flush */
   queueTo(handle: unknown, meta: Uint8Array, reply: Uint8Array): void;
-  flush(handle: unknown): void;
+  /** 0, or the errno a send failed with */
+  flush(handle: unknown): number;
   close(handle: unknown): void;
   /** [batches, datagrams, sendmmsg calls, sent, send errors, truncated] */
   stats(handle: unknown): number[];
