@@ -16,7 +16,7 @@ export function have(cmd: string): boolean {
 /** The Debian package that brings a command, for the skip line. */
 const PACKAGES: Record<string, string> = {
   dig: 'bind9-dnsutils', nsupdate: 'bind9-dnsutils', kdig: 'knot-dnsutils', knotd: 'knot', unbound: 'unbound', ip: 'iproute2',
-  ping: 'iputils-ping', nft: 'nftables', conntrack: 'conntrack', keepalived: 'keepalived', 'kea-dhcp4': 'kea-dhcp4-server',
+  ping: 'iputils-ping', tc: 'iproute2', 'wg-quick': 'wireguard-tools', nft: 'nftables', conntrack: 'conntrack', keepalived: 'keepalived', 'kea-dhcp4': 'kea-dhcp4-server',
   'kea-dhcp6': 'kea-dhcp6-server', 'kea-dhcp-ddns': 'kea-dhcp-ddns-server', busybox: 'busybox', dhclient: 'isc-dhcp-client',
   'wireguard-go': 'wireguard-go', wg: 'wireguard-tools', zbarimg: 'zbar-tools', chromium: 'chromium', nghttp: 'nghttp2-client',
   h2load: 'nghttp2-client', curl: 'curl', openssl: 'openssl', ethtool: 'ethtool', setpriv: 'util-linux', taskset: 'util-linux',
