@@ -22,8 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <arpa/inet.h>
 #include <node_api.h>
 #include <uv.h>
@@ -242,11 +246,19 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
+/* The datagram buffers are mapped pages of their own, not malloc's: the upstream pool opens and
+ * closes sockets all day, and glibc would keep each freed 256 KB block resident in its heap
+ * (its mmap threshold rises after the first such free), where munmap gives it back at once. */
+static uint8_t *map_pages(size_t n) {
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : (uint8_t *)p;
+}
+
 static void free_sock(uv_handle_t *handle) {
   sock_t *s = (sock_t *)handle->data;
-  free(s->rx);
+  if (s->rx) munmap(s->rx, (size_t)BATCH * s->slot);
+  if (s->tx) munmap(s->tx, (size_t)BATCH * s->slot);
   free(s->meta);
-  free(s->tx);
   free(s);
 }
 
@@ -337,11 +349,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
   sock_t *s = calloc(1, sizeof *s);
   if (s) s->slot = slot_size;
-  if (s) s->rx = malloc((size_t)BATCH * slot_size);
+  if (s) s->rx = map_pages((size_t)BATCH * slot_size);
   if (s) s->meta = calloc(BATCH, META);
-  if (s) s->tx = malloc((size_t)BATCH * slot_size);
+  if (s) s->tx = map_pages((size_t)BATCH * slot_size);
   if (!s || !s->rx || !s->meta || !s->tx) {
     close(fd);
+    if (s) { if (s->rx) munmap(s->rx, (size_t)BATCH * slot_size); if (s->tx) munmap(s->tx, (size_t)BATCH * slot_size); free(s->meta); free(s); }
     napi_throw_error(env, "UDP_BATCH", "out of memory");
     return NULL;
   }
@@ -383,7 +396,8 @@ static int buffer_arg(napi_env env, napi_value v, void **data, size_t *len) {
   return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok;
 }
 
-/* Copy an answer into the next send slot, to the client in meta record `r`. */
+/* Copy an answer into the next send slot, to the client in meta record `r`; a connected socket
+ * passes NULL, since the kernel has its address. */
 static void enqueue(sock_t *s, const void *data, size_t len, const uint8_t *r) {
   if (s->nsend == BATCH) flush(s);
   int k = s->nsend++;
@@ -394,7 +408,7 @@ static void enqueue(sock_t *s, const void *data, size_t len, const uint8_t *r) {
   memset(h, 0, sizeof *h);
   h->msg_iov = &s->siov[k];
   h->msg_iovlen = 1;
-  prepare_send(s, h, &s->sname[k], s->sctl[k], r);
+  if (r) prepare_send(s, h, &s->sname[k], s->sctl[k], r);
 }
 
 /* reply(handle, slot, buffer): queue an answer to datagram `slot` of the batch being handled. */
@@ -473,15 +487,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "UDP_BATCH", "not connected, or a bad datagram");
     return NULL;
   }
-  if (s->nsend == BATCH) flush(s);
-  int k = s->nsend++;
-  memcpy(s->tx + (size_t)k * s->slot, data, len);
-  s->siov[k].iov_base = s->tx + (size_t)k * s->slot;
-  s->siov[k].iov_len = len;
-  struct msghdr *h = &s->smsgs[k].msg_hdr;
-  memset(h, 0, sizeof *h);
-  h->msg_iov = &s->siov[k];
-  h->msg_iovlen = 1;
+  enqueue(s, data, len, NULL);
   return NULL;
 }
 
@@ -523,6 +529,19 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* trim() → whether memory went back: glibc keeps what a thread freed in that thread's arena, so
+ * after the config worker exits its ~10 MB stay resident until malloc_trim returns them. */
+static napi_value js_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  napi_get_boolean(env, released != 0, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
@@ -533,6 +552,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },
+    { "trim", NULL, js_trim, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value v;

@@ -1,5 +1,5 @@
 /** IP prefixes as config gives them (10.44.0.1/24): their network, and how two of them relate. */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from './cjs.js';
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 

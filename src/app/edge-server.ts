@@ -10,11 +10,11 @@ import type { Config } from '../config/types.js';
 import type { ListenerFactory } from '../listen/listener-set.js';
 import type { Resolver } from '../resolve/resolver.js';
 import { sectionOf } from '../config/section.js';
-import { WIREGUARD } from '../wireguard/wireguard-section.js';
-import { loadEdgeConfig } from './sections.js';
+import { WIREGUARD } from '../wireguard/wireguard-key.js';
+import { loadHere, type ConfigLoader } from './config-loader.js';
 import { App, type ReloadResult } from './app.js';
 import { componentsFor, type Rooms } from './components.js';
-import { LEASES } from '../leases/leases-section.js';
+import { LEASES } from '../leases/leases-key.js';
 import { AppContext } from './context.js';
 
 export interface ServerOptions {
@@ -25,13 +25,15 @@ export interface ServerOptions {
   log: Logger;
   clock?: Clock;
   factory?: ListenerFactory;
+  /** how `configPath` is read, at start and on reload (`serve`: in a worker thread) */
+  load?: ConfigLoader;
 }
 
 export class EdgeServer {
   private constructor(private readonly app: App, private readonly ctx: AppContext, private readonly rooms: Rooms, private readonly opts: ServerOptions) {}
 
   static async start(opts: ServerOptions): Promise<EdgeServer> {
-    const config = opts.config ?? await loadEdgeConfig(opts.configPath);
+    const config = opts.config ?? await (opts.load ?? loadHere)(opts.configPath);
     const ctx = new AppContext(opts.clock ?? systemClock, opts.log, opts.factory);
     let server: EdgeServer | null = null;
     const rooms = componentsFor(ctx, () => server!.reload());
@@ -50,7 +52,7 @@ export class EdgeServer {
   async reload(): Promise<ReloadResult> {
     let next;
     try {
-      next = await loadEdgeConfig(this.opts.configPath);
+      next = await (this.opts.load ?? loadHere)(this.opts.configPath);
     } catch (error) {
       this.opts.log.error({ err: (error as Error).message }, 'reload failed; the running config stays');
       return { ok: false, error: error as Error };

@@ -8,7 +8,7 @@ import type { Config } from '../config/types.js';
 import { algorithmWarning, chooseKind, probeCapabilities } from './capabilities.js';
 import { offloadCommand } from './offloads.js';
 import type { QdiscKind } from './queueing-model.js';
-import { QUEUEING } from './queueing-section.js';
+import { QUEUEING } from './queueing-key.js';
 import { sectionOf } from '../config/section.js';
 import { QueueingService } from './queueing-service.js';
 import { describeTree, formatCommand, OFFLOAD_OFF_BELOW, offloadsOff, planQueueing, removeCommands } from './tc-render.js';

@@ -1,6 +1,7 @@
 /** The queueing room's part of the config file: `uplinks[].smart-queueing` (CONFIG.md). */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { QUEUEING } from './queueing-key.js';
 import { bandwidth, cidr, duration } from '../config/zod-types.js';
 import { checkQueueing, type KernelQdiscs } from './check-queueing.js';
 import { queueingFromConfig, type QueueingSettings } from './queueing-model.js';
@@ -32,7 +33,7 @@ export interface RawQueueing {
   uplinks: Array<{ name: string; interface: string; 'smart-queueing'?: z.output<typeof smartQueueingSchema> }>;
 }
 
-export const QUEUEING: SectionKey<QueueingSettings[]> = { name: 'queueing' };
+export { QUEUEING };
 
 /** Owns no top-level key: its schema sits inside each uplink (handed to the uplinks section). */
 export const queueingSection: ConfigSection<QueueingSettings[]> = {

@@ -1,15 +1,15 @@
 /** The one way a command loads its config: errors printed as `FILE:LINE:COL key.path: message`. */
 import { ConfigError, formatIssue } from '../config/errors.js';
-import { loadEdgeConfig } from '../app/sections.js';
+import { loadHere, type ConfigLoader } from '../app/config-loader.js';
 import type { Config } from '../config/types.js';
 
 /**
  * The config of `file` (the embedded default when undefined), or null after printing why not
  * (to stderr, or `to` — `edgedns check` prints its findings on stdout).
  */
-export async function loadOrReport(file: string | undefined, hints: Record<string, unknown> = {}, to: NodeJS.WriteStream = process.stderr): Promise<Config | null> {
+export async function loadOrReport(file: string | undefined, hints: Record<string, unknown> = {}, to: NodeJS.WriteStream = process.stderr, load: ConfigLoader = loadHere): Promise<Config | null> {
   try {
-    return await loadEdgeConfig(file, hints);
+    return await load(file, hints);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const i of e.issues) to.write(`${formatIssue(i)}\n`);

@@ -1,6 +1,6 @@
 /** The value types a config file uses, for every section's schema: durations, sizes, addresses, rates. */
 import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 

@@ -4,7 +4,8 @@
  * every rule names a key that exists and builds the room's typed settings.
  */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { DDNS } from './ddns-key.js';
 import type { PathIssue } from '../config/validate.js';
 import { cidr, domain } from '../config/zod-types.js';
 import { normalizeName } from '../dns/name.js';
@@ -65,7 +66,7 @@ export interface DdnsConfig {
   transfer: { allow: Array<{ key?: string; from?: string[] }>; notify: Array<{ address: string; port: number }> };
 }
 
-export const DDNS: SectionKey<DdnsConfig | null> = { name: 'ddns' };
+export { DDNS };
 
 type RawDdns = { ddns?: z.output<typeof ddnsSchema> };
 

@@ -3,7 +3,7 @@
  * matches an UPDATE by the key that signed it and/or the prefix it came from, then allows
  * names (exact, "*.name" for its descendants, "*") and types.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import type { AcceptRule } from './ddns-section.js';
 
 export function nameMatches(pattern: string, name: string): boolean {

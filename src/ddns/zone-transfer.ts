@@ -5,7 +5,7 @@
  * when the client is current, and the whole zone otherwise (RFC 1995 §4).
  */
 import { Buffer } from 'node:buffer';
-import dnsPacket from 'dns-packet';
+import { dnsPacket } from '../cjs.js';
 import { HEADER_SIZE, RRType } from '../dns/constants.js';
 import { readName } from '../dns/records.js';
 import { skipName } from '../dns/name.js';

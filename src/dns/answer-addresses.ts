@@ -2,7 +2,7 @@
  * The A and AAAA records of a response's answer section, with their TTLs, read by offset.
  * Used only for names a multi-WAN domain policy watches, never for every answer.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { HEADER_SIZE, RRType } from './constants.js';
 import { skipName } from './name.js';
 

@@ -1,5 +1,5 @@
 /** Reverse names (in-addr.arpa / ip6.arpa) to and from addresses and prefixes. */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { siphash24 } from './siphash.js';
 import type { ParsedQuery } from './query.js';
 

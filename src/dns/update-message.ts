@@ -4,7 +4,7 @@
  * sends to an external primary. Off the hot path.
  */
 import { Buffer } from 'node:buffer';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { CLASS_ANY, CLASS_IN, HEADER_SIZE, Opcode, RRType } from './constants.js';
 import { encodeName } from './name.js';
 import { readName } from './records.js';

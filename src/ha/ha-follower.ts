@@ -7,17 +7,17 @@
  * does not follow: the LAN's updates come to it.
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { arr, int, JsonShapeError, obj, str } from '../json-shape.js';
 
-const rrsets = z.array(z.strictObject({
-  owner: z.string().min(1).max(255),
-  type: z.string().regex(/^[A-Z0-9]{1,10}$/),
-  records: z.array(z.strictObject({ ttl: z.number().int().min(0).max(2 ** 31), value: z.string().max(65535) })),
-}));
-const dynamicView = z.object({ serial: z.number().int(), rrsets });
+const rrset = obj({
+  owner: str({ min: 1, max: 255 }),
+  type: str({ pattern: /^[A-Z0-9]{1,10}$/ }),
+  records: arr(obj({ ttl: int(0, 2 ** 31), value: str({ max: 65535 }) }, true)),
+}, true);
+const dynamicView = obj({ serial: int(), rrsets: arr(rrset) });
 
-export type ReplicatedRRset = z.output<typeof rrsets>[number];
+export type ReplicatedRRset = ReturnType<typeof rrset>;
 
 /** What the follower needs of the dynamic zone (the DDNS room's, handed in by the root). */
 export interface DynamicZonePort {
@@ -75,7 +75,7 @@ export class HaFollower {
         headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(Math.max(1000, this.intervalMs * 2)),
       });
       if (res.status !== 200) throw new Error(`${this.peer}: HTTP ${res.status}`);
-      const view = dynamicView.parse(await res.json());
+      const view = dynamicView(await res.json(), '');
       this.peerSerial = view.serial;
       if (view.serial !== this.appliedSerial) {
         const n = await zone.replicate(view.rrsets);
@@ -87,7 +87,7 @@ export class HaFollower {
       if (this.error !== null) this.log.info({ peer: this.peer }, 'ha: the peer answers again');
       this.error = null;
     } catch (e) {
-      const msg = e instanceof z.ZodError ? `${this.peer}: not a dynamic zone (${e.issues[0]?.path.join('.')}: ${e.issues[0]?.message})` : (e as Error).message;
+      const msg = e instanceof JsonShapeError ? `${this.peer}: not a dynamic zone (${e.message})` : (e as Error).message;
       if (this.error === null) this.log.warn({ peer: this.peer, err: msg }, 'ha: cannot follow the peer\'s dynamic zone');
       this.error = msg;
     } finally {

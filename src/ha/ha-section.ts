@@ -1,6 +1,7 @@
 /** The HA room's part of the config file: `ha:` (CONFIG.md, "Keys being added"). */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { HA } from './ha-key.js';
 import { duration } from '../config/zod-types.js';
 
 export const haSchema = z.strictObject({
@@ -16,7 +17,7 @@ export interface HaSettings {
   peerIntervalMs: number;
 }
 
-export const HA: SectionKey<HaSettings | null> = { name: 'ha' };
+export { HA };
 
 export const haSection: ConfigSection<HaSettings | null> = {
   name: HA.name,

@@ -32,6 +32,8 @@ export interface NativeUdp {
   close(handle: unknown): void;
   /** [batches, datagrams, sendmmsg calls, sent, send errors, truncated] */
   stats(handle: unknown): number[];
+  /** malloc_trim(0) (glibc): give back what exited threads freed; whether anything went back */
+  trim(): boolean;
   BATCH: number;
   SLOT: number;
   META: number;
@@ -52,5 +54,17 @@ export function nativeUdp(): { addon: NativeUdp | null; why: string } {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return (loaded = { addon: null, why: code === 'MODULE_NOT_FOUND' ? 'native addon not built (no C compiler at npm ci?)' : `native addon did not load: ${(e as Error).message}` });
+  }
+}
+
+/**
+ * Give the memory a finished worker thread freed back to the system (glibc keeps it in that
+ * thread's arena otherwise). Uses the addon whichever UDP path runs; without it, nothing.
+ */
+export function releaseFreedMemory(): boolean {
+  try {
+    return (nativeUdp().addon ?? (createRequire(import.meta.url)(ADDON) as NativeUdp)).trim();
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 /** The leases room's part of the config file: `leases:` (CONFIG.md). */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { LEASES } from './leases-key.js';
 import { duration } from '../config/zod-types.js';
 import type { LeasesConfig } from './lease-manager.js';
 
@@ -11,7 +12,7 @@ export const leasesSchema = z.strictObject({
   conflict: z.enum(['newest', 'first', 'static-wins-only']).default('newest'),
 });
 
-export const LEASES: SectionKey<LeasesConfig | null> = { name: 'leases' };
+export { LEASES };
 
 export const leasesSection: ConfigSection<LeasesConfig | null> = {
   name: LEASES.name,

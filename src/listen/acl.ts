@@ -3,7 +3,7 @@
  * link-local sources are allowed and everything else is refused. Decisions are memoized per
  * source address string, so the hot path pays one Map lookup.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import type { AclAction, AclRule } from '../config/types.js';
 
 export const DEFAULT_ACL: AclRule[] = [

@@ -4,7 +4,7 @@
  * builds the query and reads the answer.
  */
 import { Buffer } from 'node:buffer';
-import dnsPacket from 'dns-packet';
+import { dnsPacket } from '../cjs.js';
 import { typeName, typeNumber } from '../dns/type-names.js';
 
 

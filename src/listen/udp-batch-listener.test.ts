@@ -4,10 +4,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../resolve/query-context.js';
 import { nativeUdp } from '../host/native-udp.js';
@@ -132,6 +133,18 @@ describe.skipIf(!addon)('native UDP: recvmmsg/sendmmsg batches', () => {
     } finally {
       addon!.close(first.handle);
     }
+  });
+});
+
+describe.skipIf(!addon)('native: trim', () => {
+  it('gives back the memory a finished thread freed (glibc keeps it in that thread\'s arena)', async () => {
+    const anonKb = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+    // 32 MB of 8 KB buffers: past Node's buffer pool, so malloc'd in the worker thread's arena
+    const w = new Worker('const a = []; for (let i = 0; i < 4000; i++) a.push(Buffer.alloc(8192, 1)); require("node:worker_threads").parentPort.postMessage(a.length);', { eval: true });
+    await new Promise((resolve) => w.once('exit', resolve));
+    const before = anonKb();
+    expect(addon!.trim()).toBe(true);
+    expect(before - anonKb()).toBeGreaterThan(16 * 1024);
   });
 });
 

@@ -13,7 +13,7 @@ import { policyRules } from './policies/policy-rules.js';
 import { renderNft } from './policies/nft-render.js';
 import { select } from './selection.js';
 import { sectionOf } from '../config/section.js';
-import { UPLINKS } from './uplinks-section.js';
+import { UPLINKS } from './uplinks-key.js';
 
 export function dryRunRoutes(config: Config): string {
   const { uplinks, multiWan } = sectionOf(config, UPLINKS);

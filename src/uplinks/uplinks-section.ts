@@ -1,6 +1,7 @@
 /** This room's part of the config file: schema, checks, and the typed uplinks and multi-wan. */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { UPLINKS } from './uplinks-key.js';
 import { checkUplinks } from './check-uplinks.js';
 import { checkPolicies } from './policies/check-policies.js';
 import { multiWanFromConfig, uplinksFromConfig, type MultiWan, type Uplink } from './uplink-model.js';
@@ -11,7 +12,7 @@ export interface UplinksSettings {
   multiWan: MultiWan;
 }
 
-export const UPLINKS: SectionKey<UplinksSettings> = { name: 'uplinks' };
+export { UPLINKS };
 
 /** `smartQueueing`: the schema of `uplinks[].smart-queueing` (the queueing room's). */
 export function uplinksSection(smartQueueing: z.ZodType = z.unknown()): ConfigSection<UplinksSettings> {

@@ -2,7 +2,7 @@
  * The next free tunnel address: the lowest host number n that is free in every tunnel prefix, so
  * a dual-stack peer gets matching addresses (10.44.0.3 and fd44::3).
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { networkOf } from '../prefix.js';
 import { WgError } from './wg-model.js';
 

@@ -3,7 +3,7 @@
  * wireguard-go), `wg syncconf`, addresses, MTU, up, and site-to-site routes. Idempotent: it reads
  * what is there and changes only the difference (routes and addresses it no longer wants go).
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import type { Logger } from 'pino';
 import { renderServerConf, wantedRoutes, WG_ROUTE_PROTO, type Secrets } from './render.js';
 import { systemHost, type HostPort } from '../host/host-port.js';

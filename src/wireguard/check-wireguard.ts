@@ -3,7 +3,7 @@
  * path) and `wg add-peer` / the state file (errors name the peer): keys, names, tunnel addresses
  * inside the tunnel prefixes, allowed IPs that no two peers share.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import type { RawWireguard } from './wireguard-section.js';
 import type { PathIssue } from '../config/validate.js';
 import { isWgKey } from './keys.js';

@@ -3,22 +3,22 @@
  * It holds public keys and the paths of preshared-key files, never a private key.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { writeFileAtomic } from '../atomic-write.js';
+import { arr, JsonShapeError, obj, oneOf, optional, str } from '../json-shape.js';
 import { WgError, type WgPeer } from './wg-model.js';
 
-const statePeer = z.strictObject({
-  name: z.string(),
-  'public-key': z.string(),
-  'preshared-key-file': z.string().optional(),
-  address: z.array(z.string()),
-  scope: z.enum(['full', 'split']),
-  created: z.string(),
-});
+const statePeer = obj({
+  name: str(),
+  'public-key': str(),
+  'preshared-key-file': optional(str()),
+  address: arr(str()),
+  scope: oneOf('full', 'split'),
+  created: str(),
+}, true);
 
-const stateSchema = z.strictObject({ version: z.literal(1), peers: z.array(statePeer) });
+const stateFile = obj({ version: oneOf(1), peers: arr(statePeer) }, true);
 
-export type WgState = z.infer<typeof stateSchema>;
+export type WgState = ReturnType<typeof stateFile>;
 
 export function readState(path: string): WgState {
   let text: string;
@@ -34,12 +34,12 @@ export function readState(path: string): WgState {
   } catch (e) {
     throw new WgError('WG_STATE_INVALID', `${path}: not JSON (${(e as Error).message})`, { cause: e });
   }
-  const r = stateSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new WgError('WG_STATE_INVALID', `${path}: ${i.path.join('.') || '(root)'}: ${i.message}`, { cause: r.error });
+  try {
+    return stateFile(json, '');
+  } catch (e) {
+    if (!(e instanceof JsonShapeError)) throw e;
+    throw new WgError('WG_STATE_INVALID', `${path}: ${e.message}`, { cause: e });
   }
-  return r.data;
 }
 
 export function writeState(path: string, state: WgState): void {

@@ -20,8 +20,8 @@ import { loadSecrets, readKeyFile } from './secrets.js';
 import { readState, statePeers, writeState } from './state-file.js';
 import { pskFileFor, WgError, type TunnelScope, type WgPeer, type WgSettings } from './wg-model.js';
 import { sectionOf } from '../config/section.js';
-import { UPLINKS } from '../uplinks/uplinks-section.js';
-import { WIREGUARD } from './wireguard-section.js';
+import { UPLINKS } from '../uplinks/uplinks-key.js';
+import { WIREGUARD } from './wireguard-key.js';
 
 export interface Io {
   out(text: string): void;

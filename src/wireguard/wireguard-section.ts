@@ -1,6 +1,7 @@
 /** The WireGuard room's part of the config file: `wireguard:` (CONFIG.md). */
 import { z } from 'zod';
-import type { ConfigSection, SectionKey } from '../config/section.js';
+import type { ConfigSection } from '../config/section.js';
+import { WIREGUARD } from './wireguard-key.js';
 import { cidr, duration, ip, port } from '../config/zod-types.js';
 import { checkWireguard } from './check-wireguard.js';
 import { tunnelDnsListen, wgSettingsFrom, type WgSettings } from './wg-model.js';
@@ -37,7 +38,7 @@ export interface RawWireguard {
   uplinks: Array<{ name: string }>;
 }
 
-export const WIREGUARD: SectionKey<WgSettings | null> = { name: 'wireguard' };
+export { WIREGUARD };
 
 export const wireguardSection: ConfigSection<WgSettings | null> = {
   name: WIREGUARD.name,

@@ -5,13 +5,12 @@
  * changes is made synchronously, so a query never sees half an update.
  */
 import { Buffer } from 'node:buffer';
-import dnsPacket from 'dns-packet';
+import { dnsPacket, ipaddr } from '../cjs.js';
 import type { ZoneConfig } from '../config/types.js';
 import { HEADER_SIZE, Rcode, RRType } from '../dns/constants.js';
 import { wireKey, wireKeyToName } from '../dns/name.js';
 import type { ParsedQuery } from '../dns/query.js';
 import { parseReverseName, reverseApex, reverseName, reverseNameInPrefix } from '../dns/reverse.js';
-import ipaddr from 'ipaddr.js';
 import { typeName as typeNameOf } from '../dns/type-names.js';
 import { packAnswer, type PackedAnswer } from '../dns/reply.js';
 import { RRTYPE_DHCID } from '../dns/update-message.js';

@@ -5,7 +5,7 @@
  * go out. Owners are captured before their first change and compared after the synchronous
  * batch ends (a microtask), so one batch is one version however many owners it touched.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../cjs.js';
 import { normalizeName } from '../dns/name.js';
 import type { LocalZone } from './local-zone.js';
 import type { ZoneRecord } from './records.js';

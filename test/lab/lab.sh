@@ -63,6 +63,21 @@ stop_pid() {
 
 gw_addr() { [ "$1" = a ] && echo 2 || echo 3; }
 
+# Kea's lease commands and the HA hot-standby pair (A primary, B standby): this server, HA port
+kea_hooks() {
+  cat <<EOF
+  "hooks-libraries": [
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [{
+      "this-server-name": "$1", "mode": "hot-standby",
+      "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000, "max-unacked-clients": 0, "sync-timeout": 5000,
+      "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true, "http-listener-threads": 1, "http-client-threads": 1 },
+      "peers": [
+        { "name": "gwa", "url": "http://10.203.0.2:$2/", "role": "primary", "auto-failover": true },
+        { "name": "gwb", "url": "http://10.203.0.3:$2/", "role": "standby", "auto-failover": true } ] }] } } ],
+EOF
+}
+
 write_configs() {
   # one admin token for the pair: each reads the other's dynamic zone with it
   [ -f "$S/admin.token" ] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$S/admin.token"
@@ -116,15 +131,7 @@ EOF
   "valid-lifetime": 60, "renew-timer": 20, "rebind-timer": 40,
   "subnet4": [{ "id": 1, "subnet": "10.203.0.0/23", "pools": [{ "pool": "10.203.0.100 - 10.203.1.250" }],
     "option-data": [{ "name": "routers", "data": "10.203.0.1" }, { "name": "domain-name-servers", "data": "10.203.0.1" }, { "name": "domain-name", "data": "lan.test" }] }],
-  "hooks-libraries": [
-    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
-    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [{
-      "this-server-name": "gw$g", "mode": "hot-standby",
-      "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000, "max-unacked-clients": 0, "sync-timeout": 5000,
-      "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true, "http-listener-threads": 1, "http-client-threads": 1 },
-      "peers": [
-        { "name": "gwa", "url": "http://10.203.0.2:8001/", "role": "primary", "auto-failover": true },
-        { "name": "gwb", "url": "http://10.203.0.3:8001/", "role": "standby", "auto-failover": true } ] }] } } ],
+$(kea_hooks gw$g 8001)
   "loggers": [{ "name": "kea-dhcp4", "output_options": [{ "output": "stdout" }], "severity": "INFO" }]
 } }
 EOF
@@ -137,15 +144,7 @@ EOF
   "preferred-lifetime": 50, "valid-lifetime": 60, "renew-timer": 20, "rebind-timer": 40,
   "subnet6": [{ "id": 1, "subnet": "fd03:203::/64", "interface": "lan0", "pools": [{ "pool": "fd03:203::100 - fd03:203::1ff" }],
     "option-data": [{ "name": "dns-servers", "data": "fd03:203::2, fd03:203::3" }, { "name": "domain-search", "data": "lan.test" }] }],
-  "hooks-libraries": [
-    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
-    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [{
-      "this-server-name": "gw$g", "mode": "hot-standby",
-      "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000, "max-unacked-clients": 0, "sync-timeout": 5000,
-      "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true, "http-listener-threads": 1, "http-client-threads": 1 },
-      "peers": [
-        { "name": "gwa", "url": "http://10.203.0.2:8002/", "role": "primary", "auto-failover": true },
-        { "name": "gwb", "url": "http://10.203.0.3:8002/", "role": "standby", "auto-failover": true } ] }] } } ],
+$(kea_hooks gw$g 8002)
   "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
   "loggers": [{ "name": "kea-dhcp6", "output_options": [{ "output": "stdout" }], "severity": "INFO" }]
 } }
