@@ -9,6 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
+/** A built module, by path (the built code has no declarations; the sources give its types). */
+const built = (path: string): Promise<unknown> => import(join(DIST, path));
 
 /** Every module a file reaches through static imports (dynamic `import()` is left out: it loads only when called). */
 function staticGraph(entry: string): Set<string> {
@@ -47,7 +49,7 @@ describe('loadIsolated', () => {
   const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
 
   it('gives the same Config as loading in-process, every section with it, Buffers as Buffers', async () => {
-    const { loadIsolated, loadHere } = await import('../dist/app/config-loader.js') as typeof import('../src/app/config-loader.js');
+    const { loadIsolated, loadHere } = await built('app/config-loader.js') as typeof import('../src/app/config-loader.js');
     const secret = file('tsig.key', Buffer.alloc(32, 7).toString('base64'));
     const wgKey = file('wg.key', 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n');
     const cfg = file('full.yaml', `
@@ -77,8 +79,8 @@ admin: { socket: ${dir}/admin.sock }
   });
 
   it('a bad file is the same ConfigError, naming the key and line', async () => {
-    const { loadIsolated } = await import('../dist/app/config-loader.js') as typeof import('../src/app/config-loader.js');
-    const { ConfigError } = await import('../dist/config/errors.js') as typeof import('../src/config/errors.js');
+    const { loadIsolated } = await built('app/config-loader.js') as typeof import('../src/app/config-loader.js');
+    const { ConfigError } = await built('config/errors.js') as typeof import('../src/config/errors.js');
     const cfg = file('bad.yaml', 'listen: [{ address: 127.0.0.1, port: 5399 }]\ncache: { size: lots }\n');
     const err = await loadIsolated(cfg).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
