@@ -15,7 +15,7 @@ import { typeName as typeNameOf } from '../dns/type-names.js';
 import { packAnswer, type PackedAnswer } from '../dns/reply.js';
 import { RRTYPE_DHCID } from '../dns/update-message.js';
 import { toAnswer, ttlNow, type ZoneRecord } from './records.js';
-import { RenderedAnswers, type RenderedAnswer } from './rendered-answers.js';
+import { RenderedAnswers, renderedAnswer } from './rendered-answers.js';
 import { ZoneLayers, type TypeMap } from './zone-layers.js';
 
 export interface Apex {
@@ -283,7 +283,7 @@ export class LocalZone {
       // The TTL shown stays until the lease's end is nearer than it, then counts down by the second.
       if (r.expires !== undefined) validUntil = Math.min(validUntil, (r.expires - ttlNow(r, now / 1000)) * 1000);
     }
-    const e: RenderedAnswer = { ...packAnswer(body), validUntil, serial: carriesSerial ? serial : -1 };
+    const e = renderedAnswer(packAnswer(body), validUntil, carriesSerial ? serial : -1);
     this.renderedAnswers.put(q.key, owners, e);
     return e;
   }
