@@ -10,7 +10,7 @@
 import { Rcode } from '../dns/constants.js';
 import { isUnder } from '../dns/name.js';
 import type { ScannedResponse } from '../dns/scan.js';
-import { packAnswer, type PackedAnswer } from '../dns/reply.js';
+import type { PackedAnswer } from '../dns/reply.js';
 import type { Clock } from '../clock.js';
 import type { CacheOptions } from '../config/types.js';
 import { SlabArena } from './slab-arena.js';
@@ -203,17 +203,18 @@ export class PacketCache {
         for (const i of r.soaIndexes) body.writeUInt32BE(ttl, r.ttlOffsets[i]);
       }
     } else if (r.rcode === Rcode.NOERROR) {
-      ttl = r.ttls.length === 0 ? 0 : Infinity;
-      for (let i = 0; i < r.ttls.length; i++) {
-        const t = Math.min(Math.max(r.ttls[i], minTtl), maxTtl);
-        body.writeUInt32BE(t, r.ttlOffsets[i]);
+      const offsets = r.ttlOffsets;
+      ttl = offsets.length === 0 ? 0 : Infinity;
+      for (let i = 0; i < offsets.length; i++) {
+        const t = Math.min(Math.max(body.readUInt32BE(offsets[i]), minTtl), maxTtl);
+        body.writeUInt32BE(t, offsets[i]);
         if (t < ttl) ttl = t;
       }
     } else {
       ttl = 0;
       cacheable = false;
     }
-    const answer = packAnswer(body, r.ttlOffsets);
+    const answer = r.packed;
     let id = NONE;
     if (cacheable && ttl > 0) {
       id = this.insert(key, answer, now + ttl * 1000, ttl, negative ? NEGATIVE : 0);

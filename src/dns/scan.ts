@@ -1,77 +1,102 @@
 /**
  * Scanning an upstream response by offset: validates its structure, finds every TTL, reads the
  * negative-caching TTL from the SOA (RFC 2308) and produces a body with the OPT record removed,
- * ready for the packet cache. Runs once per upstream answer, off the hot path.
+ * ready for the packet cache. Runs once per upstream answer, on the miss path: one allocation
+ * for the body and its TTL offsets, none for the walk.
  */
 import { Buffer } from 'node:buffer';
 import { HEADER_SIZE, RRType } from './constants.js';
 import { skipName } from './name.js';
+import type { PackedAnswer } from './reply.js';
 
 export interface ScannedResponse {
   /** Full rcode, including the extended bits from OPT. */
   rcode: number;
   truncated: boolean;
-  /** Response without OPT; header counts adjusted. */
+  /** Response without OPT; header counts adjusted (a view of `packed.bytes`). */
   body: Buffer;
-  /** Offsets (in `body`) of every TTL field, and their values. */
+  /** Offsets (in `body`) of every TTL field; their values are in the body (a set top bit already written as 0). */
   ttlOffsets: Uint16Array;
-  /** The TTL values, as read (a set top bit already turned into 0). */
-  ttls: Uint32Array;
-  /** Offsets in `body` of SOA TTLs in the authority section (negative answers). */
+  /** The body with its TTL offsets after it: what the packet cache stores, made in the same allocation. */
+  packed: PackedAnswer;
+  /** Indexes (into `ttlOffsets`) of SOA TTLs in the authority section (negative answers). */
   soaIndexes: number[];
   /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the first authority SOA, or -1. */
   negativeTtl: number;
   answerCount: number;
-  /** Lower-case question (wire name + type + class) as latin1, for matching. */
-  questionKey: string;
+  /** Offset just past the question. */
+  questionEnd: number;
+}
+
+/** Offset just past the question at offset 12 (name, type, class), or -1 if malformed or compressed. */
+export function questionEnd(buf: Uint8Array): number {
+  let off = HEADER_SIZE;
+  for (;;) {
+    if (off >= buf.length) return -1;
+    const l = buf[off];
+    if (l === 0) break;
+    if (l > 63 || off + 1 + l > buf.length) return -1;
+    off += 1 + l;
+  }
+  return off + 5 > buf.length ? -1 : off + 5;
+}
+
+const lower = (c: number): number => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+
+/** Do two messages carry the same question (name case-insensitive, type, class)? No allocation: it runs per upstream answer. */
+export function sameQuestion(a: Uint8Array, b: Uint8Array): boolean {
+  const end = questionEnd(a);
+  if (end < 0 || end > b.length) return false;
+  // Length bytes are below 0x41, so folding leaves them alone: equal up to there, b's name has a's labels.
+  for (let i = HEADER_SIZE; i < end - 4; i++) if (a[i] !== b[i] && lower(a[i]) !== lower(b[i])) return false;
+  for (let i = end - 4; i < end; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Lower-case wire question (name, type, class) at offset 12 as latin1; null if malformed or compressed. */
 export function questionKey(buf: Uint8Array): { key: string; end: number } | null {
-  let off = HEADER_SIZE;
-  const bytes: number[] = [];
-  for (;;) {
-    if (off >= buf.length) return null;
-    const l = buf[off];
-    if (l === 0) { bytes.push(0); off++; break; }
-    if (l > 63 || off + 1 + l > buf.length) return null;
-    bytes.push(l);
-    for (let i = 1; i <= l; i++) {
-      const c = buf[off + i];
-      bytes.push(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-    }
-    off += 1 + l;
-  }
-  if (off + 4 > buf.length) return null;
-  for (let i = 0; i < 4; i++) bytes.push(buf[off + i]);
-  return { key: Buffer.from(bytes).toString('latin1'), end: off + 4 };
+  const end = questionEnd(buf);
+  if (end < 0) return null;
+  const out = Buffer.allocUnsafe(end - HEADER_SIZE);
+  for (let i = HEADER_SIZE; i < end; i++) out[i - HEADER_SIZE] = lower(buf[i]);
+  // Type and class are not letters, but folding them would be wrong: copy them as they are.
+  for (let i = end - 4; i < end; i++) out[i - HEADER_SIZE] = buf[i];
+  return { key: out.toString('latin1'), end };
 }
+
+/** Per-scan scratch (a message of 64 KB holds fewer than 6,000 records): kept ranges and TTL offsets. */
+const MAX_RRS = 6000;
+const keepFrom = new Int32Array(MAX_RRS + 1);
+const keepTo = new Int32Array(MAX_RRS + 1);
+const ttlAt = new Int32Array(MAX_RRS);
+const NO_SOA: number[] = [];
 
 export function scanResponse(buf: Buffer): ScannedResponse | null {
   if (buf.length < HEADER_SIZE || (buf[2] & 0x80) === 0) return null;
   const qd = buf.readUInt16BE(4);
   if (qd !== 1) return null;
-  const q = questionKey(buf);
-  if (q === null) return null;
+  const qEnd = questionEnd(buf);
+  if (qEnd < 0) return null;
   const an = buf.readUInt16BE(6);
   const ns = buf.readUInt16BE(8);
   const ar = buf.readUInt16BE(10);
-  let off = q.end;
-  const keep: Array<[number, number]> = [[0, q.end]];
-  const ttlOffsets: number[] = [];
-  const ttls: number[] = [];
-  const soaIndexes: number[] = [];
+  if (an + ns + ar > MAX_RRS) return null; // cannot fit in a message: it lies about its counts
+  let off = qEnd;
+  let kept = 1;
+  keepFrom[0] = 0;
+  keepTo[0] = qEnd;
+  let ttlCount = 0;
+  let soaIndexes = NO_SOA;
   let negativeTtl = -1;
   let extRcode = 0;
   let removed = 0;
-  let bodyPos = q.end; // where the next kept byte lands in the body
+  let bodyPos = qEnd; // where the next kept byte lands in the body
   for (let i = 0; i < an + ns + ar; i++) {
     const start = off;
     const nameEnd = skipName(buf, off);
     if (nameEnd < 0 || nameEnd + 10 > buf.length) return null;
-    const type = buf.readUInt16BE(nameEnd);
-    const ttl = buf.readUInt32BE(nameEnd + 4);
-    const rdlen = buf.readUInt16BE(nameEnd + 8);
+    const type = (buf[nameEnd] << 8) | buf[nameEnd + 1];
+    const rdlen = (buf[nameEnd + 8] << 8) | buf[nameEnd + 9];
     const end = nameEnd + 10 + rdlen;
     if (end > buf.length) return null;
     off = end;
@@ -80,34 +105,48 @@ export function scanResponse(buf: Buffer): ScannedResponse | null {
       removed++;
       continue;
     }
-    keep.push([start, end]);
-    ttlOffsets.push(bodyPos + (nameEnd - start) + 4);
-    ttls.push(ttl > 0x7fffffff ? 0 : ttl); // RFC 2181 §8: a TTL with the top bit set means 0
+    if (keepTo[kept - 1] === start) keepTo[kept - 1] = end; // adjacent to the last kept range: one copy
+    else {
+      keepFrom[kept] = start;
+      keepTo[kept++] = end;
+    }
+    ttlAt[ttlCount++] = bodyPos + (nameEnd - start) + 4;
     if (type === RRType.SOA && i >= an && i < an + ns) {
-      soaIndexes.push(ttls.length - 1);
+      if (soaIndexes === NO_SOA) soaIndexes = [];
+      soaIndexes.push(ttlCount - 1);
       if (negativeTtl < 0) {
-        const minimum = buf.readUInt32BE(end - 4);
-        negativeTtl = Math.min(ttls[ttls.length - 1], minimum);
+        const ttl = buf.readUInt32BE(nameEnd + 4);
+        negativeTtl = Math.min(ttl > 0x7fffffff ? 0 : ttl, buf.readUInt32BE(end - 4));
       }
     }
     bodyPos += end - start;
   }
-  let body: Buffer;
-  if (removed === 0 && off === buf.length) {
-    body = Buffer.from(buf);
-  } else {
-    body = Buffer.concat(keep.map(([s, e]) => buf.subarray(s, e)));
-    body.writeUInt16BE(ar - removed, 10);
+  const bodyLen = bodyPos;
+  const bytes = Buffer.allocUnsafe(bodyLen + ttlCount * 2);
+  let to = 0;
+  for (let k = 0; k < kept; k++) {
+    buf.copy(bytes, to, keepFrom[k], keepTo[k]);
+    to += keepTo[k] - keepFrom[k];
+  }
+  if (removed > 0) bytes.writeUInt16BE(ar - removed, 10);
+  const ttlOffsets = new Uint16Array(ttlCount);
+  for (let i = 0; i < ttlCount; i++) {
+    const at = ttlAt[i];
+    ttlOffsets[i] = at;
+    // RFC 2181 §8: a TTL with the top bit set means 0.
+    if (bytes[at] & 0x80) bytes.writeUInt32BE(0, at);
+    bytes[bodyLen + i * 2] = at >> 8;
+    bytes[bodyLen + i * 2 + 1] = at & 0xff;
   }
   return {
     rcode: (extRcode << 4) | (buf[3] & 0x0f),
     truncated: (buf[2] & 0x02) !== 0,
-    body,
-    ttlOffsets: Uint16Array.from(ttlOffsets),
-    ttls: Uint32Array.from(ttls),
+    body: bytes.subarray(0, bodyLen),
+    ttlOffsets,
+    packed: { bytes, start: 0, end: bytes.length, bodyLen },
     soaIndexes,
     negativeTtl,
     answerCount: an,
-    questionKey: q.key,
+    questionEnd: qEnd,
   };
 }

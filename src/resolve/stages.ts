@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
 import { errorReply, packAnswer, renderReply, type PackedAnswer } from '../dns/reply.js';
-import { scanResponse, questionKey } from '../dns/scan.js';
+import { scanResponse, sameQuestion } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
 import { assemble, readSections } from '../dns/records.js';
 import type { PacketCache } from '../cache/packet-cache.js';
@@ -189,8 +189,7 @@ export class ForwardStage implements Stage {
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
     const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream, uplink }) => {
       const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
-      const expected = questionKey(ctx.query);
-      if (scanned === null || expected === null || scanned.questionKey !== expected.key) {
+      if (scanned === null || !sameQuestion(ctx.query, scanned.body)) {
         throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)

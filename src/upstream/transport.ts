@@ -6,7 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { Buffer } from 'node:buffer';
 import type { UpstreamProtocol } from '../config/types.js';
-import { questionKey } from '../dns/scan.js';
+import { sameQuestion } from '../dns/scan.js';
 import { EdgeError } from '../errors.js';
 
 export interface Transport {
@@ -55,7 +55,5 @@ export function randomId(): number {
 export function responseMatches(query: Buffer, response: Buffer): boolean {
   if (response.length < 12 || (response[2] & 0x80) === 0) return false;
   if (response[0] !== query[0] || response[1] !== query[1]) return false;
-  const a = questionKey(query);
-  const b = questionKey(response);
-  return a !== null && b !== null && a.key === b.key;
+  return sameQuestion(query, response);
 }
