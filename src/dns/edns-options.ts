@@ -59,6 +59,28 @@ export function withQueryOptions(msg: Buffer, opts: { keepalive?: boolean; padBl
   return out;
 }
 
+/** A COOKIE option (code, length, client cookie, server cookie), made once per server cookie and appended to every query. */
+export function cookieOption(client: Buffer, server: Buffer | null): Buffer {
+  const len = client.length + (server === null ? 0 : server.length);
+  const o = Buffer.allocUnsafe(4 + len);
+  o.writeUInt16BE(OPT_COOKIE, 0);
+  o.writeUInt16BE(len, 2);
+  client.copy(o, 4);
+  if (server !== null) server.copy(o, 4 + client.length);
+  return o;
+}
+
+/** `msg` with `option` (whole, code and length included) added to its OPT, which must be last: one copy. */
+export function withOption(msg: Buffer, option: Buffer): Buffer {
+  const opt = findOpt(msg);
+  if (opt < 0 || opt + 11 > msg.length || opt + 11 + msg.readUInt16BE(opt + 9) !== msg.length) return Buffer.from(msg);
+  const out = Buffer.allocUnsafe(msg.length + option.length);
+  msg.copy(out, 0);
+  option.copy(out, msg.length);
+  out.writeUInt16BE(msg.readUInt16BE(opt + 9) + option.length, opt + 9);
+  return out;
+}
+
 /** The smallest TTL among the answer and authority records (for HTTP Cache-Control), or 0. */
 export function minTtl(msg: Buffer): number {
   let off = skipName(msg, 12);

@@ -187,18 +187,22 @@ export class ForwardStage implements Stage {
       return running;
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
+    const key = q.key;
+    // The in-flight entry goes in the same callbacks (not a `then` of its own: one promise less per miss).
     const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream, uplink }) => {
+      this.inflight.delete(key);
       const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
       if (scanned === null || !sameQuestion(ctx.query, scanned.body)) {
         throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
       }
       scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
       if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
-      return { entry: this.cache.store(q.key, scanned).answer, upstream, uplink };
+      return { entry: this.cache.store(key, scanned).answer, upstream, uplink };
+    }, (err: unknown) => {
+      this.inflight.delete(key);
+      throw err;
     });
-    const done = () => { this.inflight.delete(q.key); };
-    this.inflight.set(q.key, p);
-    p.then(done, done);
+    this.inflight.set(key, p);
     return p;
   }
 

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
-import { responseCookie, withQueryOptions } from '../dns/edns-options.js';
+import { cookieOption, responseCookie, withOption } from '../dns/edns-options.js';
 import { responseMatches, UpstreamError, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
 import { DEFAULT_UDP_POOL, UdpSocketPool, type UdpPoolLimits } from './udp-socket-pool.js';
 
@@ -20,6 +20,8 @@ interface CookieState {
   source: string | undefined;
   client: Buffer;
   server: Buffer | null;
+  /** the COOKIE option every query carries: remade only when the server cookie changes */
+  option: Buffer;
   /** the server has sent us cookies: replies without one are suspect */
   expected: boolean;
 }
@@ -44,7 +46,8 @@ export class UdpTransport implements Transport {
 
   private cookieFor(source: string | undefined): CookieState {
     if (this.cookie === null || this.cookie.source !== source) {
-      this.cookie = { source, client: randomBytes(8), server: null, expected: false };
+      const client = randomBytes(8);
+      this.cookie = { source, client, server: null, option: cookieOption(client, null), expected: false };
     }
     return this.cookie;
   }
@@ -52,8 +55,7 @@ export class UdpTransport implements Transport {
   query(wire: Buffer, timeoutMs: number, retried = false): Promise<Buffer> {
     const source = this.source.localAddress;
     const cookie = this.useCookies ? this.cookieFor(source) : null;
-    const out = cookie === null ? Buffer.from(wire)
-      : withQueryOptions(Buffer.from(wire), { cookie: cookie.server === null ? cookie.client : Buffer.concat([cookie.client, cookie.server]) });
+    const out = cookie === null ? Buffer.from(wire) : withOption(wire, cookie.option);
     let rejected = false;
     return new Promise<Buffer>((resolve, reject) => {
       let done = false;
@@ -64,6 +66,9 @@ export class UdpTransport implements Transport {
         clearTimeout(timer);
         release();
         if (err) reject(err);
+        // BADCOOKIE: once more with the server cookie it gave; truncated: the same query over TCP.
+        else if (res === BADCOOKIE) resolve(this.query(wire, timeoutMs, true));
+        else if (res!.length === 0) resolve(this.tcpFallback.query(wire, timeoutMs));
         else resolve(res!);
       };
       const timer = setTimeout(() => {
@@ -76,13 +81,16 @@ export class UdpTransport implements Transport {
         if (cookie !== null) {
           const opt = responseCookie(msg);
           const c = opt?.cookie ?? null;
-          if (c === null ? cookie.expected : c.length < 8 || !c.subarray(0, 8).equals(cookie.client)) {
+          if (c === null ? cookie.expected : c.length < 8 || cookie.client.compare(c, 0, 8) !== 0) {
             rejected = true;
             this.cookieRejects++;
             return; // not an answer to what we sent: keep waiting
           }
           if (c !== null && c.length >= 16) {
-            cookie.server = Buffer.from(c.subarray(8));
+            if (cookie.server === null || cookie.server.compare(c, 8) !== 0) {
+              cookie.server = Buffer.from(c.subarray(8));
+              cookie.option = cookieOption(cookie.client, cookie.server);
+            }
             cookie.expected = true;
           }
           if (opt !== null && opt.rcode === Rcode.BADCOOKIE && !retried) {
@@ -100,9 +108,6 @@ export class UdpTransport implements Transport {
         message: onMessage,
         error: (e) => finish(new UpstreamError('UPSTREAM_NETWORK', `udp://${this.host}:${this.port}: ${e.message}`, { cause: e })),
       });
-    }).then((res) => {
-      if (res === BADCOOKIE) return this.query(wire, timeoutMs, true);
-      return res.length === 0 ? this.tcpFallback.query(wire, timeoutMs) : res;
     });
   }
 

@@ -123,34 +123,43 @@ export class UpstreamGroup {
     return healthy.length === list.length ? list : [...healthy, ...list.filter((m) => m.downUntil > now)];
   }
 
-  /** Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. */
-  async resolve(wire: Buffer): Promise<UpstreamAnswer> {
-    const errors: Error[] = [];
-    let lastAnswer: Buffer | undefined;
-    for (const m of this.order()) {
-      // A query that fails while the uplink changes under it is retried once on the new uplink.
-      for (let retried = false; ; retried = true) {
-        const generation = this.uplinks?.generation;
-        const started = this.clock.now();
-        m.stats.queries++;
-        try {
-          const res = await m.transport.query(wire, this.timeoutMs);
-          this.onSuccess(m, this.clock.now() - started);
-          if (RETRY_RCODES.has(res[3] & 0x0f)) {
-            lastAnswer = res;
-            errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
-            break;
-          }
-          return { wire: res, upstream: m.cfg.name, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink };
-        } catch (err) {
-          if (!retried && this.uplinks && this.uplinks.generation !== generation) continue;
-          this.onFailure(m, err as Error);
-          errors.push(err as Error);
-          break;
-        }
-      }
+  /**
+   * Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. A chain of
+   * `then`s rather than an async loop: one promise per attempt on the miss path, not three.
+   */
+  resolve(wire: Buffer): Promise<UpstreamAnswer> {
+    return this.attempt(wire, this.order(), 0, false, [], undefined);
+  }
+
+  private attempt(wire: Buffer, list: Member[], i: number, retried: boolean, errors: Error[], lastAnswer: Buffer | undefined): Promise<UpstreamAnswer> {
+    if (i >= list.length) return Promise.reject(new AllUpstreamsFailed(errors, lastAnswer));
+    const m = list[i];
+    const generation = this.uplinks?.generation;
+    const started = this.clock.now();
+    m.stats.queries++;
+    let asked: Promise<Buffer>;
+    try {
+      asked = m.transport.query(wire, this.timeoutMs);
+    } catch (e) {
+      asked = Promise.reject(e as Error); // a transport that throws is a failed attempt, as any other
     }
-    throw new AllUpstreamsFailed(errors, lastAnswer);
+    return asked.then(
+      (res) => {
+        this.onSuccess(m, this.clock.now() - started);
+        if (RETRY_RCODES.has(res[3] & 0x0f)) {
+          errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
+          return this.attempt(wire, list, i + 1, false, errors, res);
+        }
+        return { wire: res, upstream: m.cfg.name, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink };
+      },
+      (err: Error) => {
+        // A query that fails while the uplink changes under it is retried once on the new uplink.
+        if (!retried && this.uplinks && this.uplinks.generation !== generation) return this.attempt(wire, list, i, true, errors, lastAnswer);
+        this.onFailure(m, err);
+        errors.push(err);
+        return this.attempt(wire, list, i + 1, false, errors, lastAnswer);
+      },
+    );
   }
 
   private onSuccess(m: Member, rtt: number): void {
