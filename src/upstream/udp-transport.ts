@@ -14,7 +14,7 @@ import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { cookieOption, responseCookie, withOption } from '../dns/edns-options.js';
 import { responseMatches, UpstreamError, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
-import { DEFAULT_UDP_POOL, UdpSocketPool, type UdpPoolLimits } from './udp-socket-pool.js';
+import { DEFAULT_UDP_POOL, UdpSocketPool, type PoolWaiter, type UdpPoolLimits } from './udp-socket-pool.js';
 
 interface CookieState {
   source: string | undefined;
@@ -53,62 +53,23 @@ export class UdpTransport implements Transport {
   }
 
   query(wire: Buffer, timeoutMs: number, retried = false): Promise<Buffer> {
-    const source = this.source.localAddress;
-    const cookie = this.useCookies ? this.cookieFor(source) : null;
+    const cookie = this.useCookies ? this.cookieFor(this.source.localAddress) : null;
     const out = cookie === null ? Buffer.from(wire) : withOption(wire, cookie.option);
-    let rejected = false;
     return new Promise<Buffer>((resolve, reject) => {
-      let done = false;
-      let release: () => void = () => undefined;
-      const finish = (err: Error | null, res?: Buffer) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        release();
-        if (err) reject(err);
-        // BADCOOKIE: once more with the server cookie it gave; truncated: the same query over TCP.
-        else if (res === BADCOOKIE) resolve(this.query(wire, timeoutMs, true));
-        else if (res!.length === 0) resolve(this.tcpFallback.query(wire, timeoutMs));
-        else resolve(res!);
-      };
-      const timer = setTimeout(() => {
-        // Only cookie-less replies came: perhaps the server stopped sending cookies; accept that next time.
-        if (rejected && cookie !== null) cookie.expected = false;
-        finish(new UpstreamError('UPSTREAM_TIMEOUT', `udp://${this.host}:${this.port} did not answer in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onMessage = (msg: Buffer) => {
-        if (!responseMatches(out, msg)) return; // spoofed or stale: keep waiting
-        if (cookie !== null) {
-          const opt = responseCookie(msg);
-          const c = opt?.cookie ?? null;
-          if (c === null ? cookie.expected : c.length < 8 || cookie.client.compare(c, 0, 8) !== 0) {
-            rejected = true;
-            this.cookieRejects++;
-            return; // not an answer to what we sent: keep waiting
-          }
-          if (c !== null && c.length >= 16) {
-            if (cookie.server === null || cookie.server.compare(c, 8) !== 0) {
-              cookie.server = Buffer.from(c.subarray(8));
-              cookie.option = cookieOption(cookie.client, cookie.server);
-            }
-            cookie.expected = true;
-          }
-          if (opt !== null && opt.rcode === Rcode.BADCOOKIE && !retried) {
-            finish(null, BADCOOKIE);
-            return;
-          }
-        }
-        if (msg[2] & 0x02) {
-          finish(null, Buffer.alloc(0)); // truncated: the caller below retries over TCP
-          return;
-        }
-        finish(null, msg);
-      };
-      release = this.pool.send(out, {
-        message: onMessage,
-        error: (e) => finish(new UpstreamError('UPSTREAM_NETWORK', `udp://${this.host}:${this.port}: ${e.message}`, { cause: e })),
-      });
+      const x = new UdpExchange(this, wire, out, cookie, timeoutMs, retried, resolve, reject);
+      x.release = this.pool.send(out, x);
     });
+  }
+
+  /** The exchange's answer: BADCOOKIE → once more with the new server cookie; truncated → the same query over TCP. */
+  settle(x: UdpExchange, res: Buffer): Promise<Buffer> | Buffer {
+    if (res === BADCOOKIE) return this.query(x.wire, x.timeoutMs, true);
+    if (res.length === 0) return this.tcpFallback.query(x.wire, x.timeoutMs);
+    return res;
+  }
+
+  get name(): string {
+    return `udp://${this.host}:${this.port}`;
   }
 
   drain(): void {
@@ -128,3 +89,82 @@ export class UdpTransport implements Transport {
 
 /** A marker: the server answered BADCOOKIE and gave us a new server cookie. */
 const BADCOOKIE = Buffer.alloc(0);
+
+/**
+ * One query in flight: its state in one object that is also the pool's waiter, and one timer
+ * without a closure (the miss path makes one per upstream query).
+ */
+class UdpExchange implements PoolWaiter {
+  release: () => void = noop;
+  private done = false;
+  /** a reply came with a wrong or missing cookie */
+  private rejected = false;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly t: UdpTransport,
+    readonly wire: Buffer,
+    private readonly out: Buffer,
+    private readonly cookie: CookieState | null,
+    readonly timeoutMs: number,
+    private readonly retried: boolean,
+    private readonly resolve: (b: Buffer | Promise<Buffer>) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.timer = setTimeout(timedOut, timeoutMs, this);
+  }
+
+  private finish(err: Error | null, res: Buffer | null): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.release();
+    if (err !== null) this.reject(err);
+    else this.resolve(this.t.settle(this, res!));
+  }
+
+  timeout(): void {
+    // Only cookie-less replies came: perhaps the server stopped sending cookies; accept that next time.
+    if (this.rejected && this.cookie !== null) this.cookie.expected = false;
+    this.finish(new UpstreamError('UPSTREAM_TIMEOUT', `${this.t.name} did not answer in ${this.timeoutMs} ms`), null);
+  }
+
+  message(msg: Buffer): void {
+    if (!responseMatches(this.out, msg)) return; // spoofed or stale: keep waiting
+    const cookie = this.cookie;
+    if (cookie !== null) {
+      const opt = responseCookie(msg);
+      const c = opt?.cookie ?? null;
+      if (c === null ? cookie.expected : c.length < 8 || cookie.client.compare(c, 0, 8) !== 0) {
+        this.rejected = true;
+        this.t.cookieRejects++;
+        return; // not an answer to what we sent: keep waiting
+      }
+      if (c !== null && c.length >= 16) {
+        if (cookie.server === null || cookie.server.compare(c, 8) !== 0) {
+          cookie.server = Buffer.from(c.subarray(8));
+          cookie.option = cookieOption(cookie.client, cookie.server);
+        }
+        cookie.expected = true;
+      }
+      if (opt !== null && opt.rcode === Rcode.BADCOOKIE && !this.retried) {
+        this.finish(null, BADCOOKIE);
+        return;
+      }
+    }
+    if (msg[2] & 0x02) {
+      this.finish(null, TRUNCATED); // the transport retries over TCP
+      return;
+    }
+    this.finish(null, msg);
+  }
+
+  error(e: Error): void {
+    this.finish(new UpstreamError('UPSTREAM_NETWORK', `${this.t.name}: ${e.message}`, { cause: e }), null);
+  }
+}
+
+const noop = (): void => undefined;
+const timedOut = (x: UdpExchange): void => x.timeout();
+/** A marker: the reply was truncated. */
+const TRUNCATED = Buffer.alloc(0);
