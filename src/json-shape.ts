@@ -47,8 +47,7 @@ export function arr<T>(item: Check<T>): Check<T[]> {
 }
 
 export function optional<T>(check: Check<T>): Check<T | undefined> {
-  const c = (v: unknown, path: string) => (v === undefined ? undefined : check(v, path));
-  return Object.assign(c, { optional: true });
+  return (v, path) => (v === undefined ? undefined : check(v, path));
 }
 
 type Shape = Record<string, Check<unknown>>;
@@ -65,7 +64,7 @@ export function obj<S extends Shape>(shape: S, strict = false): Check<Out<S>> {
     const out: Record<string, unknown> = {};
     for (const [k, check] of Object.entries(shape)) {
       const x = check(o[k], at(path, k));
-      if (x !== undefined || !('optional' in check)) out[k] = x;
+      if (x !== undefined) out[k] = x; // only `optional` lets undefined through: the key stays absent
     }
     return out as Out<S>;
   };
