@@ -21,9 +21,6 @@ export type { UdpPoolLimits };
 
 export const DEFAULT_UDP_POOL: UdpPoolLimits = { sockets: 16, queriesPerSocket: 100, socketLifetimeMs: 10_000 };
 
-/** Queries in a row on one socket of the pool before the next one takes over. */
-const RUN_PER_SOCKET = 16;
-
 export interface PoolWaiter {
   /** every datagram with this query's ID */
   message(msg: Buffer): void;
@@ -190,7 +187,6 @@ function errnoError(errno: number): Error {
 export class UdpSocketPool {
   private readonly slots: Array<PooledSocket | null>;
   private next = 0;
-  private inRow = 0;
   /** sockets opened over the pool's life (for tests and stats) */
   opened = 0;
 
@@ -226,13 +222,7 @@ export class UdpSocketPool {
 
   private pick(): PooledSocket {
     const i = this.next;
-    // A run of queries on one socket, then the next: a turn's queries leave in a few sendmmsg
-    // calls and their answers come back in a few recvmmsg batches, instead of one per socket.
-    // It guesses no easier: an off-path spoofer still has to hit the port and the random ID.
-    if (++this.inRow >= Math.min(RUN_PER_SOCKET, this.limits.queriesPerSocket)) {
-      this.inRow = 0;
-      this.next = (i + 1) % this.slots.length;
-    }
+    this.next = (i + 1) % this.slots.length;
     let s = this.slots[i];
     const source = this.source();
     if (s !== null && (s.retired || s.used >= this.limits.queriesPerSocket || Date.now() - s.born >= this.limits.socketLifetimeMs || s.source !== source)) {
