@@ -24,8 +24,6 @@ export interface ScannedResponse {
   /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the first authority SOA, or -1. */
   negativeTtl: number;
   answerCount: number;
-  /** Offset just past the question. */
-  questionEnd: number;
 }
 
 /** Offset just past the question at offset 12 (name, type, class), or -1 if malformed or compressed. */
@@ -51,17 +49,6 @@ export function sameQuestion(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = HEADER_SIZE; i < end - 4; i++) if (a[i] !== b[i] && lower(a[i]) !== lower(b[i])) return false;
   for (let i = end - 4; i < end; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Lower-case wire question (name, type, class) at offset 12 as latin1; null if malformed or compressed. */
-export function questionKey(buf: Uint8Array): { key: string; end: number } | null {
-  const end = questionEnd(buf);
-  if (end < 0) return null;
-  const out = Buffer.allocUnsafe(end - HEADER_SIZE);
-  for (let i = HEADER_SIZE; i < end; i++) out[i - HEADER_SIZE] = lower(buf[i]);
-  // Type and class are not letters, but folding them would be wrong: copy them as they are.
-  for (let i = end - 4; i < end; i++) out[i - HEADER_SIZE] = buf[i];
-  return { key: out.toString('latin1'), end };
 }
 
 /** Per-scan scratch (a message of 64 KB holds fewer than 6,000 records): kept ranges and TTL offsets. */
@@ -147,6 +134,5 @@ export function scanResponse(buf: Buffer): ScannedResponse | null {
     soaIndexes,
     negativeTtl,
     answerCount: an,
-    questionEnd: qEnd,
   };
 }
