@@ -1,7 +1,8 @@
 /**
- * EDNS options on queries we send over encrypted transports: RFC 7830 padding to a block
- * (RFC 8467 recommends 128 bytes for queries) and the RFC 7828 TCP keepalive request.
- * Off the hot path: runs once per upstream query.
+ * EDNS options on queries we send: over encrypted transports RFC 7830 padding to a block
+ * (RFC 8467 recommends 128 bytes for queries) and the RFC 7828 TCP keepalive request; over
+ * plain UDP our RFC 7873 COOKIE, made once per server cookie and appended with one copy.
+ * Runs once per upstream query; the COOKIE of an upstream's reply is read here too.
  */
 import { Buffer } from 'node:buffer';
 import { OPT_COOKIE, RRType } from './constants.js';
@@ -33,17 +34,10 @@ export function findOpt(msg: Buffer): number {
  * Append options to the OPT record of a query we built (the OPT must be the last record),
  * then pad the whole message to a multiple of `padBlock` (0: no padding).
  */
-export function withQueryOptions(msg: Buffer, opts: { keepalive?: boolean; padBlock?: number; cookie?: Buffer }): Buffer {
+export function withQueryOptions(msg: Buffer, opts: { keepalive?: boolean; padBlock?: number }): Buffer {
   const opt = findOpt(msg);
   if (opt < 0 || opt + 11 > msg.length) return msg;
   const extra: Buffer[] = [];
-  if (opts.cookie) {
-    const c = Buffer.alloc(4 + opts.cookie.length);
-    c.writeUInt16BE(OPT_COOKIE, 0);
-    c.writeUInt16BE(opts.cookie.length, 2);
-    opts.cookie.copy(c, 4);
-    extra.push(c);
-  }
   if (opts.keepalive) extra.push(Buffer.from([0, OPT_TCP_KEEPALIVE, 0, 0]));
   let len = msg.length + extra.reduce((n, b) => n + b.length, 0);
   if (opts.padBlock) {

@@ -64,7 +64,7 @@ export class UdpTransport implements Transport {
   /** The exchange's answer: BADCOOKIE → once more with the new server cookie; truncated → the same query over TCP. */
   settle(x: UdpExchange, res: Buffer): Promise<Buffer> | Buffer {
     if (res === BADCOOKIE) return this.query(x.wire, x.timeoutMs, true);
-    if (res.length === 0) return this.tcpFallback.query(x.wire, x.timeoutMs);
+    if (res === TRUNCATED) return this.tcpFallback.query(x.wire, x.timeoutMs);
     return res;
   }
 
