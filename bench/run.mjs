@@ -5,7 +5,7 @@
 // Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,6 +60,24 @@ process.on('SIGINT', () => { stopAll().then(() => process.exit(130)); });
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** CPU seconds (user + system, all threads) a process has used; the fields after the `(comm)`, which may hold spaces. */
+const CLK_TCK = Number(sh('getconf', ['CLK_TCK']).trim()) || 100;
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch { return NaN; }
+}
+/** NSD's processes (it forks its server workers): the upstream shares core 1 with the server it answers. */
+function nsdSeconds() {
+  let t = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('nsd')) t += cpuSeconds(d); } catch { /* gone */ }
+  }
+  return t;
 }
 
 /** `taskset` execs its command, so the child's PID is the server's. */
@@ -255,20 +273,28 @@ async function main() {
       const misses = suite === 'miss' ? missFile(r) : '';
       for (const s of members) { // interleaved, so drift in the machine hits everyone alike
         let res;
-        if (suite === 'miss') res = dnsperf(s.port, misses, ['-n', '1', '-c', '10', '-q', '200']);
+        if (suite === 'miss') {
+          // CPU per miss, the server's and NSD's apart: both run on core 1, so together they are the budget.
+          const cpu0 = cpuSeconds(s.p.child.pid), nsd0 = nsdSeconds();
+          res = dnsperf(s.port, misses, ['-n', '1', '-c', '10', '-q', '200']);
+          const done = Number(/Queries completed:\s+(\d+)/.exec(res.out)?.[1]) || 150_000;
+          res.cpuUs = ((cpuSeconds(s.p.child.pid) - cpu0) * 1e6) / done;
+          res.nsdUs = ((nsdSeconds() - nsd0) * 1e6) / done;
+        }
         else if (suite === 'tcp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-m', 'tcp', '-l', String(SECONDS), '-c', '10']);
         else if (suite === 'udp') res = dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', String(SECONDS), '-c', '10']);
         else if (suite === 'dot') res = dnsperf(s.dot, join(RUN, 'queries.txt'), ['-m', 'dot', '-l', String(SECONDS), '-c', '10']);
         else if (suite === 'doh100') res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`, 100, 1);
         else res = h2load(`https://127.0.0.1:${s.doh}/dns-query?dns=${b64}`);
         s[`${suite}Runs`].push(res);
-        console.log(`${suite} run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps${res.latUs ? `, ${res.latUs.toFixed(0)} µs` : ''}${res.lost !== undefined ? `, lost ${res.lost}` : ''}`);
+        console.log(`${suite} run ${r + 1}/${RUNS} ${s.name}: ${Math.round(res.qps)} qps${res.latUs ? `, ${res.latUs.toFixed(0)} µs` : ''}${res.lost !== undefined ? `, lost ${res.lost}` : ''}${res.cpuUs !== undefined ? `, CPU ${res.cpuUs.toFixed(1)} µs/miss (NSD ${res.nsdUs.toFixed(1)})` : ''}`);
       }
     }
     results[suite] = {};
     for (const s of members) {
       const qps = s[`${suite}Runs`].map((x) => x.qps);
-      results[suite][s.name] = { median: median(qps), min: Math.min(...qps), max: Math.max(...qps), latUs: median(s[`${suite}Runs`].map((x) => x.latUs ?? NaN)), rss: rssMb(s.p.child.pid) };
+      results[suite][s.name] = { median: median(qps), min: Math.min(...qps), max: Math.max(...qps), latUs: median(s[`${suite}Runs`].map((x) => x.latUs ?? NaN)), rss: rssMb(s.p.child.pid),
+        cpuUs: median(s[`${suite}Runs`].map((x) => x.cpuUs ?? NaN)), nsdUs: median(s[`${suite}Runs`].map((x) => x.nsdUs ?? NaN)) };
     }
     if (suite === 'udp') {
       // Right after the UDP suite, before DoT/DoH connections grow the heap:
@@ -327,6 +353,10 @@ function writeResults(res) {
     if (!r) return '';
     const ceiling = r['node-echo']?.median;
     const unbound = r.unbound?.median;
+    if (suite === 'miss') {
+      const rows = Object.entries(r).map(([name, x]) => `| ${name} | ${fmt(x.median)} | ${fmt(x.min)}–${fmt(x.max)} | ${x.rss.toFixed(0)} | ${Number.isNaN(x.cpuUs) ? '—' : x.cpuUs.toFixed(1)} | ${Number.isNaN(x.nsdUs) ? '—' : x.nsdUs.toFixed(1)} | ${pct(x.median, unbound)} |`);
+      return `| server | qps (median) | qps (min–max) | RSS MB | CPU µs per miss | NSD's CPU µs per miss | vs Unbound |\n| --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`;
+    }
     const head = withCeiling
       ? '| server | qps (median) | qps (min–max) | avg latency µs | RSS MB | vs Node echo (ceiling) | vs Unbound |\n| --- | --- | --- | --- | --- | --- | --- |'
       : '| server | qps (median) | qps (min–max) | RSS MB | vs Unbound |\n| --- | --- | --- | --- | --- |';
