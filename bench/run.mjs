@@ -277,7 +277,7 @@ async function main() {
           // CPU per miss, the server's and NSD's apart: both run on core 1, so together they are the budget.
           const cpu0 = cpuSeconds(s.p.child.pid), nsd0 = nsdSeconds();
           res = dnsperf(s.port, misses, ['-n', '1', '-c', '10', '-q', '200']);
-          const done = Number(/Queries completed:\s+(\d+)/.exec(res.out)?.[1]) || 150_000;
+          const done = Number(/Queries completed:\s+(\d+)/.exec(res.out)?.[1]); // NaN (shown as —) if dnsperf did not say
           res.cpuUs = ((cpuSeconds(s.p.child.pid) - cpu0) * 1e6) / done;
           res.nsdUs = ((nsdSeconds() - nsd0) * 1e6) / done;
         }
