@@ -254,10 +254,41 @@ static uint8_t *map_pages(size_t n) {
   return p == MAP_FAILED ? NULL : (uint8_t *)p;
 }
 
+/* Upstream sockets are retired every few hundred queries: their buffers go to a short spare list
+ * and the next socket of the same slot size takes them, instead of an munmap, an mmap and fresh
+ * zeroed pages faulted in on every rotation. One thread (the loop's) touches the list. */
+#define SPARES 16
+static struct { uint8_t *rx, *tx; size_t slot; } spares[SPARES];
+static int nspares = 0;
+
+static void release_buffers(uint8_t *rx, uint8_t *tx, size_t slot) {
+  if (rx && tx && slot < SLOT && nspares < SPARES) {
+    spares[nspares].rx = rx;
+    spares[nspares].tx = tx;
+    spares[nspares].slot = slot;
+    nspares++;
+    return;
+  }
+  if (rx) munmap(rx, (size_t)BATCH * slot);
+  if (tx) munmap(tx, (size_t)BATCH * slot);
+}
+
+static int take_buffers(sock_t *s) {
+  for (int i = nspares - 1; i >= 0; i--) {
+    if (spares[i].slot != s->slot) continue;
+    s->rx = spares[i].rx;
+    s->tx = spares[i].tx;
+    spares[i] = spares[--nspares];
+    return 1;
+  }
+  s->rx = map_pages((size_t)BATCH * s->slot);
+  s->tx = map_pages((size_t)BATCH * s->slot);
+  return s->rx && s->tx;
+}
+
 static void free_sock(uv_handle_t *handle) {
   sock_t *s = (sock_t *)handle->data;
-  if (s->rx) munmap(s->rx, (size_t)BATCH * s->slot);
-  if (s->tx) munmap(s->tx, (size_t)BATCH * s->slot);
+  release_buffers(s->rx, s->tx, s->slot);
   free(s->meta);
   free(s);
 }
@@ -348,13 +379,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int bport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
 
   sock_t *s = calloc(1, sizeof *s);
-  if (s) s->slot = slot_size;
-  if (s) s->rx = map_pages((size_t)BATCH * slot_size);
-  if (s) s->meta = calloc(BATCH, META);
-  if (s) s->tx = map_pages((size_t)BATCH * slot_size);
-  if (!s || !s->rx || !s->meta || !s->tx) {
+  int have = 0;
+  if (s) {
+    s->slot = slot_size;
+    s->meta = calloc(BATCH, META);
+    have = take_buffers(s) && s->meta;
+  }
+  if (!have) {
     close(fd);
-    if (s) { if (s->rx) munmap(s->rx, (size_t)BATCH * slot_size); if (s->tx) munmap(s->tx, (size_t)BATCH * slot_size); free(s->meta); free(s); }
+    if (s) { release_buffers(s->rx, s->tx, s->slot); free(s->meta); free(s); }
     napi_throw_error(env, "UDP_BATCH", "out of memory");
     return NULL;
   }
