@@ -146,6 +146,42 @@ describe('PacketCache', () => {
     }
   });
 
+  it('takes an answer of a size it has no slot for yet without evicting the rest, once its slab is all in chunks', () => {
+    const cache = new PacketCache({ ...opts, maxBytes: 64 * 1024 }, clock());
+    for (let i = 0; i < 1000; i++) cache.store(`k${i}`, answer(`n${i}.example`, 300)); // full, one size
+    const before = cache.snapshot().entries;
+    const big = scanResponse(dnsPacket.encode({
+      type: 'response', id: 1, questions: [{ name: 'txt.example', type: 'TXT' }],
+      answers: [{ name: 'txt.example', type: 'TXT', ttl: 60, data: 'x'.repeat(900) }],
+    }))!;
+    expect(cache.store('big', big).id).toBeGreaterThanOrEqual(0);
+    expect(cache.peek('big')).toBeGreaterThanOrEqual(0);
+    expect(cache.snapshot().entries).toBeGreaterThan(before - 20); // a few went for its bytes, not the whole cache
+    expect(cache.peek('k999')).toBeGreaterThanOrEqual(0);
+    expect(cache.snapshot().bytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('finds every entry after many evictions and re-stores (the open-addressed index shifts rows back on removal)', () => {
+    const cache = new PacketCache({ ...opts, maxBytes: 256 * 1024 }, clock());
+    const live = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const key = `q${(i * 7919) % 5000}`;
+      cache.store(key, answer(`${key}.example`, 300));
+      live.add(key);
+    }
+    let found = 0;
+    for (const key of live) {
+      const id = cache.peek(key);
+      if (id < 0) continue;
+      found++;
+      const v = cache.view(id);
+      expect(v.bytes.toString('latin1', v.start + 12, v.end)).toContain(key); // the entry is this key's answer
+    }
+    expect(found).toBe(cache.snapshot().entries);
+    expect(cache.flush()).toBe(found);
+    expect(cache.peek('q1')).toBe(-1);
+  });
+
   it('stores a name again in place of its old entry, and answers bigger than any slot are served but not kept', () => {
     const cache = new PacketCache(opts, clock());
     cache.store('k', answer('a.example', 60));

@@ -1,9 +1,12 @@
 /**
  * The packet cache: wire-format answers keyed by (lower-cased name, type, class, DO, CD), kept
  * off the JS heap in a slab per size class (slab-arena.ts) and bounded in bytes: slot bytes plus
- * each entry's bookkeeping, LRU-evicted. An entry is an index into typed arrays (expiry, TTL,
- * hits, flags, its slot, its place in the LRU list); the only per-entry heap objects are its key
- * string and its slot in the key → index Map. TTLs are clamped when stored and written into the
+ * each entry's bookkeeping, LRU-evicted. An entry is a row of typed arrays (expiry, TTL, hits,
+ * flags, its slot, its place in the LRU list, its key's hash); its key's bytes sit in its slot
+ * before the answer, and the index is an open-addressed table of rows in an Int32Array. So an
+ * entry makes no object the GC sees: a miss workload that stores an answer per query used to
+ * promote a key string and grow a Map per miss, and the major GCs marking them cost 8% of a miss.
+ * TTLs are clamped when stored and written into the
  * stored body; a hit ages them by the entry's age. Expired entries stay (up to STALE_MAX_AGE) for
  * RFC 8767 serve-stale, which the resolver uses only when every upstream failed.
  */
@@ -46,10 +49,10 @@ export const STALE_MAX_AGE_MS = 24 * 3600 * 1000;
 /** Seconds a SERVFAIL is remembered, to absorb retry storms. */
 export const SERVFAIL_TTL = 5;
 /**
- * Bytes an entry costs beyond its slot: its row of the typed arrays (42), its key's slot in the
- * keys array and the Map (~56), and the key string's header (16); the key's characters are added.
+ * Bytes an entry costs beyond its slot (which holds its key too): its row of the typed arrays
+ * (48) and its share of the index table (8: two Int32 cells per entry at most half full).
  */
-const ENTRY_OVERHEAD = 114;
+const ENTRY_OVERHEAD = 56;
 const PREFETCHING = 1;
 const NEGATIVE = 2;
 const NONE = -1;
@@ -58,15 +61,21 @@ export class PacketCache {
   readonly stats: CacheStats = {
     entries: 0, bytes: 0, hits: 0, misses: 0, inserts: 0, evictions: 0, staleServed: 0, prefetches: 0, servfailCached: 0, slabBytes: 0,
   };
-  private readonly index = new Map<string, number>();
   private readonly arena = new SlabArena();
+  /** The index: row + 1 per cell (0 empty), linear probing from the key's hash, at most half full. */
+  private table = new Int32Array(2048);
+  private mask = 2047;
+  private count = 0;
+  /** Seeds the key hash: names are chosen by clients, so the probe sequences must not be. */
+  private readonly seed = (Math.random() * 0x100000000) | 0;
   private servfails = new Map<string, number>();
   /** bytes counted against `maxBytes`: slots plus bookkeeping */
   private used = 0;
 
   // One row per entry; rows are reused through `freeRows`.
   private capacity = 0;
-  private keys: string[] = [];
+  private hash = new Int32Array(0);
+  private keyLen = new Uint16Array(0);
   private expiresAt = new Float64Array(0);
   private ttl = new Int32Array(0);
   private hits = new Uint32Array(0);
@@ -98,9 +107,9 @@ export class PacketCache {
 
   /** Hot path: a fresh entry, counted as a hit, or -1, counted as a miss. */
   lookup(key: string): number {
-    const id = this.index.get(key);
+    const id = this.find(key);
     this.at = this.clock.now();
-    if (id === undefined || this.expiresAt[id] <= this.at) {
+    if (id === NONE || this.expiresAt[id] <= this.at) {
       this.stats.misses++;
       return NONE;
     }
@@ -115,7 +124,7 @@ export class PacketCache {
     const v = this.shown;
     const c = this.cls[id];
     const s = this.slot[id];
-    const start = this.arena.offset(c, s);
+    const start = this.arena.offset(c, s) + this.keyLen[id];
     v.bytes = this.arena.chunk(c, s);
     v.start = start;
     v.end = start + this.end[id];
@@ -141,13 +150,13 @@ export class PacketCache {
 
   /** The refresh of `key` is over (the entry may have been replaced by its answer meanwhile). */
   prefetchDone(key: string): void {
-    const id = this.index.get(key);
-    if (id !== undefined) this.flags[id] &= ~PREFETCHING;
+    const id = this.find(key);
+    if (id !== NONE) this.flags[id] &= ~PREFETCHING;
   }
 
   /** The entry whatever its freshness, without touching its recency, or -1. */
   peek(key: string): number {
-    return this.index.get(key) ?? NONE;
+    return this.find(key);
   }
 
   /** Seconds since the entry was stored, now (off the hot path). */
@@ -158,8 +167,8 @@ export class PacketCache {
   /** A stale entry still within the serve-stale window, or -1. */
   staleEntry(key: string): number {
     if (!this.options.serveStale) return NONE;
-    const id = this.index.get(key);
-    if (id === undefined || this.clock.now() - this.expiresAt[id] > STALE_MAX_AGE_MS) return NONE;
+    const id = this.find(key);
+    if (id === NONE || this.clock.now() - this.expiresAt[id] > STALE_MAX_AGE_MS) return NONE;
     this.touch(id);
     return id;
   }
@@ -228,23 +237,31 @@ export class PacketCache {
 
   /** Copy an answer into a slot; -1 when it cannot be held (bigger than the biggest class, or than the whole budget). */
   private insert(key: string, a: PackedAnswer, expiresAt: number, ttl: number, flags: number): number {
-    const old = this.index.get(key);
-    if (old !== undefined) this.remove(old);
+    const h = this.hashOf(key);
+    const old = this.findHashed(key, h);
+    if (old !== NONE) this.remove(old);
     const len = a.end - a.start;
-    const cls = SlabArena.classOf(len);
-    if (cls < 0) return NONE;
-    const cost = SlabArena.slotSize(cls) + ENTRY_OVERHEAD + key.length;
+    const klen = key.length;
+    const cls = SlabArena.classOf(klen + len);
+    if (cls < 0 || klen > 0xffff) return NONE;
+    const cost = SlabArena.slotSize(cls) + ENTRY_OVERHEAD;
     if (cost > this.options.maxBytes) return NONE;
     while (this.used + cost > this.options.maxBytes && this.tail !== NONE) this.evict(this.tail);
     let slot = this.arena.alloc(cls, this.arena.allocatedBytes + this.arena.chunkBytes(cls) <= this.options.maxBytes);
-    // The budget is in chunks of other classes: free one of this class by evicting the least recent.
-    while (slot < 0 && this.tail !== NONE) {
-      this.evict(this.tail);
-      slot = this.arena.alloc(cls, false);
+    if (slot < 0) {
+      // The slab is all in chunks: the least recent entry of this class gives up its slot. With
+      // none of this class near the tail, one more chunk (the slab may pass the budget by a
+      // chunk per class; `used` never does): evicting everything else would free no slot of it.
+      const victim = this.leastRecentOf(cls);
+      if (victim !== NONE) {
+        this.evict(victim);
+        slot = this.arena.alloc(cls, false);
+      }
+      if (slot < 0) slot = this.arena.alloc(cls, true);
     }
-    if (slot < 0) slot = this.arena.alloc(cls, true); // an empty cache: this class's first chunk
     const id = this.row();
-    this.keys[id] = key;
+    this.hash[id] = h;
+    this.keyLen[id] = klen;
     this.expiresAt[id] = expiresAt;
     this.ttl[id] = ttl;
     this.hits[id] = 0;
@@ -253,11 +270,109 @@ export class PacketCache {
     this.slot[id] = slot;
     this.end[id] = len;
     this.bodyLen[id] = a.bodyLen;
-    a.bytes.copy(this.arena.chunk(cls, slot), this.arena.offset(cls, slot), a.start, a.end);
+    const chunk = this.arena.chunk(cls, slot);
+    const at = this.arena.offset(cls, slot);
+    chunk.write(key, at, klen, 'latin1');
+    a.bytes.copy(chunk, at + klen, a.start, a.end);
     this.linkHead(id);
-    this.index.set(key, id);
+    this.index(id, h);
     this.used += cost;
     return id;
+  }
+
+  /** The least recently used entry of size class `cls` among the 256 least recent, or -1. */
+  private leastRecentOf(cls: number): number {
+    let id = this.tail;
+    for (let n = 0; id !== NONE && n < 256; n++, id = this.prev[id]) if (this.cls[id] === cls) return id;
+    return NONE;
+  }
+
+  /** The key's hash: FNV-1a over its latin1 codes from a random seed, then murmur3's finalizer. */
+  private hashOf(key: string): number {
+    let h = this.seed ^ 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  private find(key: string): number {
+    return this.findHashed(key, this.hashOf(key));
+  }
+
+  private findHashed(key: string, h: number): number {
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = t[i];
+      if (v === 0) return NONE;
+      const id = v - 1;
+      if (this.hash[id] === h && this.keyIs(id, key)) return id;
+    }
+  }
+
+  /** Is the key stored in entry `id`'s slot this one? */
+  private keyIs(id: number, key: string): boolean {
+    const n = this.keyLen[id];
+    if (n !== key.length) return false;
+    const c = this.cls[id];
+    const s = this.slot[id];
+    const chunk = this.arena.chunk(c, s);
+    const at = this.arena.offset(c, s);
+    for (let i = 0; i < n; i++) if (chunk[at + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The key of entry `id`, read back from its slot (flush only). */
+  private keyOf(id: number): string {
+    const c = this.cls[id];
+    const s = this.slot[id];
+    const at = this.arena.offset(c, s);
+    return this.arena.chunk(c, s).toString('latin1', at, at + this.keyLen[id]);
+  }
+
+  /** Put row `id` (hash `h`) in the table, doubling it first when it would be over half full. */
+  private index(id: number, h: number): void {
+    if ((this.count + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    const t = this.table;
+    const mask = this.mask;
+    let i = h & mask;
+    while (t[i] !== 0) i = (i + 1) & mask;
+    t[i] = id + 1;
+    this.count++;
+  }
+
+  private rehash(size: number): void {
+    const old = this.table;
+    const t = new Int32Array(size);
+    const mask = size - 1;
+    for (let j = 0; j < old.length; j++) {
+      const v = old[j];
+      if (v === 0) continue;
+      let i = this.hash[v - 1] & mask;
+      while (t[i] !== 0) i = (i + 1) & mask;
+      t[i] = v;
+    }
+    this.table = t;
+    this.mask = mask;
+  }
+
+  /** Take row `id` out of the table, shifting back the rows after it that probed past its cell. */
+  private unindex(id: number): void {
+    const t = this.table;
+    const mask = this.mask;
+    let i = this.hash[id] & mask;
+    while (t[i] !== id + 1) i = (i + 1) & mask;
+    t[i] = 0;
+    this.count--;
+    for (let j = (i + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hash[t[j] - 1] & mask;
+      // Row at j stays when its home lies cyclically in (i, j]; otherwise it moves into the hole.
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      t[i] = t[j];
+      t[j] = 0;
+      i = j;
+    }
   }
 
   private row(): number {
@@ -269,11 +384,13 @@ export class PacketCache {
 
   private grow(): void {
     const n = Math.max(1024, this.capacity * 2);
-    const more = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array | Int8Array>(a: T, make: (n: number) => T): T => {
+    const more = <T extends Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
       return b;
     };
+    this.hash = more(this.hash, (k) => new Int32Array(k));
+    this.keyLen = more(this.keyLen, (k) => new Uint16Array(k));
     this.expiresAt = more(this.expiresAt, (k) => new Float64Array(k));
     this.ttl = more(this.ttl, (k) => new Int32Array(k));
     this.hits = more(this.hits, (k) => new Uint32Array(k));
@@ -293,12 +410,11 @@ export class PacketCache {
   }
 
   private remove(id: number): void {
-    const key = this.keys[id];
-    this.index.delete(key);
+    this.unindex(id);
     this.unlink(id);
     this.arena.release(this.cls[id], this.slot[id]);
-    this.used -= SlabArena.slotSize(this.cls[id]) + ENTRY_OVERHEAD + key.length;
-    this.keys[id] = '';
+    this.used -= SlabArena.slotSize(this.cls[id]) + ENTRY_OVERHEAD;
+    this.keyLen[id] = 0;
     this.freeRows.push(id);
   }
 
@@ -328,11 +444,11 @@ export class PacketCache {
   /** Drop everything, or every entry for one exact name (all types), or a whole subtree. */
   flush(nameWire?: string, subtree = false): number {
     if (nameWire === undefined) {
-      const n = this.index.size;
-      this.index.clear();
+      const n = this.count;
+      this.table.fill(0);
+      this.count = 0;
       this.servfails.clear();
       this.arena.releaseAll();
-      this.keys = [];
       this.freeRows.length = 0;
       this.rows = 0;
       this.head = this.tail = NONE;
@@ -340,12 +456,15 @@ export class PacketCache {
       return n;
     }
     let n = 0;
-    for (const [key, id] of [...this.index]) {
+    for (let id = this.head; id !== NONE;) {
+      const after = this.next[id];
+      const key = this.keyOf(id);
       const name = key.slice(0, key.length - 5);
       if (subtree ? isUnder(name, nameWire) : name === nameWire) {
         this.remove(id);
         n++;
       }
+      id = after;
     }
     for (const key of [...this.servfails.keys()]) {
       const name = key.slice(0, key.length - 5);
@@ -360,7 +479,7 @@ export class PacketCache {
   }
 
   snapshot(): CacheStats {
-    this.stats.entries = this.index.size;
+    this.stats.entries = this.count;
     this.stats.bytes = this.used;
     this.stats.slabBytes = this.arena.allocatedBytes;
     return { ...this.stats };
