@@ -67,7 +67,9 @@ export class UdpBatchListener implements Listener {
       this.addon.reply(this.handle, i, r as Buffer);
       return;
     }
-    const to = meta.slice(m, m + META);
+    // The client's record, kept until the answer leaves (a pooled copy: slice() made an ArrayBuffer per miss).
+    const to = Buffer.allocUnsafe(META);
+    to.set(meta.subarray(m, m + META));
     this.pending++;
     r.then((b) => this.late(to, b), (e: Error) => { this.late(to, null); this.deps.onError(e, this.id); });
   }

@@ -10,7 +10,8 @@ import { scanResponse, sameQuestion } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
 import { assemble, readSections } from '../dns/records.js';
 import type { PacketCache } from '../cache/packet-cache.js';
-import type { UpstreamGroup } from '../upstream/upstream-group.js';
+import type { GroupSink, UpstreamGroup } from '../upstream/upstream-group.js';
+import type { ParsedQuery } from '../dns/query.js';
 import { AllUpstreamsFailed } from '../upstream/upstream-group.js';
 import { UpstreamError } from '../upstream/transport.js';
 import type { LocalZone } from '../zone/local-zone.js';
@@ -129,7 +130,10 @@ export class CacheStage implements Stage {
 /** Header + the client's question + our OPT: what goes upstream (the transport sets the ID). */
 export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buffer {
   const { q } = ctx;
-  const out = Buffer.alloc(q.questionEnd + 11);
+  // From Node's shared pool (a new ArrayBuffer per miss showed up in the GC): every byte is written below.
+  const out = Buffer.allocUnsafe(q.questionEnd + 11);
+  out.fill(0, 0, 12);
+  out.fill(0, q.questionEnd, q.questionEnd + 11);
   out[2] = 0x01; // RD
   // CD and AD as the client asked: AD=1 without DO asks a validating upstream for AD (RFC 6840 §5.7).
   out[3] = (q.checkingDisabled ? 0x10 : 0) | (q.authenticData ? 0x20 : 0);
@@ -143,19 +147,95 @@ export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buff
   return out;
 }
 
-interface Fetched {
-  entry: PackedAnswer;
-  upstream: string;
-  uplink?: string;
+/** Who waits on a question asked upstream: told once, with the stored answer or the failure. */
+interface FetchWaiter {
+  fetched(entry: PackedAnswer, upstream: string, uplink: string | undefined): void;
+  failed(err: unknown): void;
+}
+
+/**
+ * One question on its way upstream and everyone waiting for it (in-flight coalescing): it hears
+ * the group's outcome, checks and stores the answer once, and tells each waiter. Callbacks, not
+ * promises: a miss used to make five promises on its way back.
+ */
+class Fetch implements GroupSink {
+  private readonly waiters: FetchWaiter[];
+
+  constructor(private readonly stage: ForwardStage, private readonly key: string, private readonly q: ParsedQuery, private readonly query: Buffer, first: FetchWaiter) {
+    this.waiters = [first];
+  }
+
+  join(w: FetchWaiter): void {
+    this.waiters.push(w);
+  }
+
+  answered(wire: Buffer, upstream: string, uplink: string | undefined): void {
+    let entry: PackedAnswer;
+    try {
+      entry = this.store(wire);
+    } catch (e) {
+      this.failed(e); // a bad answer fails its waiters; it never reaches the socket that read it
+      return;
+    }
+    for (const w of this.waiters) w.fetched(entry, upstream, uplink);
+  }
+
+  /** The upstream's answer checked, TTL-scanned and cached: what every waiter renders. */
+  private store(wire: Buffer): PackedAnswer {
+    const { q } = this;
+    const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
+    if (scanned === null || !sameQuestion(this.query, scanned.body)) {
+      throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
+    }
+    scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
+    if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
+    this.stage.settled(this.key);
+    return this.stage.cache.store(this.key, scanned).answer;
+  }
+
+  failed(err: unknown): void {
+    this.stage.settled(this.key);
+    for (const w of this.waiters) w.failed(err);
+  }
+}
+
+/** A client's question waiting on a fetch: its reply rendered from the answer, or the failure's. */
+class ClientWait implements FetchWaiter {
+  constructor(
+    private readonly stage: ForwardStage,
+    private readonly ctx: QueryContext,
+    private readonly resolve: (b: Buffer | null) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+
+  fetched(entry: PackedAnswer, upstream: string, uplink: string | undefined): void {
+    const { ctx } = this;
+    ctx.source = 'upstream';
+    ctx.upstream = upstream;
+    ctx.uplink = uplink;
+    try {
+      this.resolve(renderReply(entry, ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock));
+    } catch (e) {
+      this.reject(e); // one waiter's bug is its own: the others of this fetch still get their answers
+    }
+  }
+
+  failed(err: unknown): void {
+    try {
+      this.resolve(this.stage.failedReply(this.ctx, err));
+    } catch (e) {
+      this.reject(e);
+    }
+  }
 }
 
 export class ForwardStage implements Stage {
   /** Identical questions in flight share one upstream exchange. */
-  private readonly inflight = new Map<string, Promise<Fetched>>();
+  private readonly inflight = new Map<string, Fetch>();
   coalesced = 0;
 
   constructor(
-    private readonly cache: PacketCache,
+    readonly cache: PacketCache,
     private readonly defaultGroup: () => UpstreamGroup,
   ) {}
 
@@ -166,48 +246,38 @@ export class ForwardStage implements Stage {
       ctx.source = 'error';
       return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
     }
-    if (this.cache.servfailActive(q.key)) return this.failed(ctx, undefined);
-    return this.fetch(ctx).then(
-      ({ entry, upstream, uplink }) => {
-        ctx.source = 'upstream';
-        ctx.upstream = upstream;
-        ctx.uplink = uplink;
-        return renderReply(entry, q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
-      },
-      (err: unknown) => this.failed(ctx, err),
-    );
+    if (this.cache.servfailActive(q.key)) return this.failedReply(ctx, undefined);
+    return new Promise<Buffer | null>((resolve, reject) => this.join(ctx, new ClientWait(this, ctx, resolve, reject)));
   }
 
-  /** Ask upstream (or join the identical question already asked) and store the answer. */
-  fetch(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>): Promise<Fetched> {
+  /** Ask upstream and store the answer, for a background refresh (prefetch): settles either way. */
+  fetch(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>): Promise<void> {
+    return new Promise<void>((done) => this.join(ctx, { fetched: () => done(), failed: () => done() }));
+  }
+
+  /** Ask upstream (or join the identical question already asked); `w` hears the stored answer. */
+  private join(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>, w: FetchWaiter): void {
     const { q } = ctx;
     const running = this.inflight.get(q.key);
     if (running !== undefined) {
       this.coalesced++;
-      return running;
+      running.join(w);
+      return;
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
-    const key = q.key;
-    // The in-flight entry goes in the same callbacks (not a `then` of its own: one promise less per miss).
-    const p = group.resolve(upstreamQuery(ctx.query, ctx)).then(({ wire, upstream, uplink }) => {
-      this.inflight.delete(key);
-      const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
-      if (scanned === null || !sameQuestion(ctx.query, scanned.body)) {
-        throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
-      }
-      scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
-      if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
-      return { entry: this.cache.store(key, scanned).answer, upstream, uplink };
-    }, (err: unknown) => {
-      this.inflight.delete(key);
-      throw err;
-    });
-    this.inflight.set(key, p);
-    return p;
+    const f = new Fetch(this, q.key, q, ctx.query, w);
+    // In the table before the group is asked: its outcome may come back before `ask` returns.
+    this.inflight.set(q.key, f);
+    group.ask(upstreamQuery(ctx.query, ctx), f);
+  }
+
+  /** @internal the fetch for `key` is over: the next identical question asks again */
+  settled(key: string): void {
+    this.inflight.delete(key);
   }
 
   /** Every upstream failed: a stale answer if we have one, else SERVFAIL (remembered briefly). */
-  private failed(ctx: QueryContext, err: unknown): Buffer {
+  failedReply(ctx: QueryContext, err: unknown): Buffer {
     const stale = this.cache.staleEntry(ctx.q.key);
     if (stale >= 0) {
       this.cache.stats.staleServed++;

@@ -9,9 +9,20 @@ import type { UpstreamProtocol } from '../config/types.js';
 import { sameQuestion } from '../dns/scan.js';
 import { EdgeError } from '../errors.js';
 
+/** Who hears how one `ask` ended: one of the two, once. */
+export interface AnswerSink {
+  answered(res: Buffer): void;
+  failed(err: Error): void;
+}
+
 export interface Transport {
   readonly protocol: UpstreamProtocol;
   query(wire: Buffer, timeoutMs: number): Promise<Buffer>;
+  /**
+   * `query` without a Promise, for the UDP miss path (each promise and its reaction was a cost
+   * of every miss): never throws, the outcome goes to `to`, possibly before `ask` returns.
+   */
+  ask?(wire: Buffer, timeoutMs: number, to: AnswerSink): void;
   /** Close sockets; queries under way reject. */
   close(): void;
   /**

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { cookieOption, responseCookie, withOption } from '../dns/edns-options.js';
-import { responseMatches, UpstreamError, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
+import { responseMatches, UpstreamError, type AnswerSink, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
 import { DEFAULT_UDP_POOL, UdpSocketPool, type PoolWaiter, type UdpPoolLimits } from './udp-socket-pool.js';
 
 interface CookieState {
@@ -52,20 +52,26 @@ export class UdpTransport implements Transport {
     return this.cookie;
   }
 
-  query(wire: Buffer, timeoutMs: number, retried = false): Promise<Buffer> {
+  query(wire: Buffer, timeoutMs: number): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => this.ask(wire, timeoutMs, { answered: resolve, failed: reject }));
+  }
+
+  ask(wire: Buffer, timeoutMs: number, to: AnswerSink, retried = false): void {
     const cookie = this.useCookies ? this.cookieFor(this.source.localAddress) : null;
     const out = cookie === null ? Buffer.from(wire) : withOption(wire, cookie.option);
-    return new Promise<Buffer>((resolve, reject) => {
-      const x = new UdpExchange(this, wire, out, cookie, timeoutMs, retried, resolve, reject);
+    const x = new UdpExchange(this, wire, out, cookie, timeoutMs, retried, to);
+    try {
       x.release = this.pool.send(out, x);
-    });
+    } catch (e) {
+      x.error(e as Error); // a socket that cannot take the datagram: this attempt fails, as any other
+    }
   }
 
   /** The exchange's answer: BADCOOKIE → once more with the new server cookie; truncated → the same query over TCP. */
-  settle(x: UdpExchange, res: Buffer): Promise<Buffer> | Buffer {
-    if (res === BADCOOKIE) return this.query(x.wire, x.timeoutMs, true);
-    if (res === TRUNCATED) return this.tcpFallback.query(x.wire, x.timeoutMs);
-    return res;
+  settle(x: UdpExchange, res: Buffer, to: AnswerSink): void {
+    if (res === BADCOOKIE) this.ask(x.wire, x.timeoutMs, to, true);
+    else if (res === TRUNCATED) this.tcpFallback.query(x.wire, x.timeoutMs).then((b) => to.answered(b), (e: Error) => to.failed(e));
+    else to.answered(res);
   }
 
   get name(): string {
@@ -108,8 +114,7 @@ class UdpExchange implements PoolWaiter {
     private readonly cookie: CookieState | null,
     readonly timeoutMs: number,
     private readonly retried: boolean,
-    private readonly resolve: (b: Buffer | Promise<Buffer>) => void,
-    private readonly reject: (e: Error) => void,
+    private readonly to: AnswerSink,
   ) {
     this.timer = setTimeout(timedOut, timeoutMs, this);
   }
@@ -119,8 +124,8 @@ class UdpExchange implements PoolWaiter {
     this.done = true;
     clearTimeout(this.timer);
     this.release();
-    if (err !== null) this.reject(err);
-    else this.resolve(this.t.settle(this, res!));
+    if (err !== null) this.to.failed(err);
+    else this.t.settle(this, res!, this.to);
   }
 
   timeout(): void {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { Rcode } from '../dns/constants.js';
 import { isIPv6 } from 'node:net';
 import type { UplinkSource } from '../uplinks/uplink-source.js';
-import { UpstreamError, type SourceAddress, type Transport } from './transport.js';
+import { UpstreamError, type AnswerSink, type SourceAddress, type Transport } from './transport.js';
 import { EdgeError } from '../errors.js';
 
 export interface UpstreamStats {
@@ -28,6 +28,12 @@ export interface UpstreamStats {
   uplink: string | null;
   /** plain UDP: DNS Cookies with this upstream (RFC 7873) */
   cookies?: { server: boolean; rejected: number };
+}
+
+/** Who hears how a group's `ask` ended: one of the two, once. */
+export interface GroupSink {
+  answered(res: Buffer, upstream: string, uplink: string | undefined): void;
+  failed(err: Error): void;
 }
 
 interface Member {
@@ -119,47 +125,51 @@ export class UpstreamGroup {
         list = [list[i], ...list.slice(0, i), ...list.slice(i + 1)];
       }
     }
-    const healthy = list.filter((m) => m.downUntil <= now);
-    return healthy.length === list.length ? list : [...healthy, ...list.filter((m) => m.downUntil > now)];
+    let down = 0;
+    for (let i = 0; i < list.length; i++) if (list[i].downUntil > now) down++;
+    if (down === 0) return list; // the common case, without an array per query
+    return [...list.filter((m) => m.downUntil <= now), ...list.filter((m) => m.downUntil > now)];
   }
 
-  /**
-   * Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. A chain of
-   * `then`s rather than an async loop: one promise per attempt on the miss path, not three.
-   */
+  /** Ask until one upstream gives a usable answer; rejects with AllUpstreamsFailed. */
   resolve(wire: Buffer): Promise<UpstreamAnswer> {
-    return this.attempt(wire, this.order(), 0, false, [], undefined);
+    return new Promise<UpstreamAnswer>((resolve, reject) => this.ask(wire, {
+      answered: (res, upstream, uplink) => resolve({ wire: res, upstream, uplink }),
+      failed: reject,
+    }));
   }
 
-  private attempt(wire: Buffer, list: Member[], i: number, retried: boolean, errors: Error[], lastAnswer: Buffer | undefined): Promise<UpstreamAnswer> {
-    if (i >= list.length) return Promise.reject(new AllUpstreamsFailed(errors, lastAnswer));
-    const m = list[i];
-    const generation = this.uplinks?.generation;
-    const started = this.clock.now();
-    m.stats.queries++;
-    let asked: Promise<Buffer>;
-    try {
-      asked = m.transport.query(wire, this.timeoutMs);
-    } catch (e) {
-      asked = Promise.reject(e as Error); // a transport that throws is a failed attempt, as any other
-    }
-    return asked.then(
-      (res) => {
-        this.onSuccess(m, this.clock.now() - started);
-        if (RETRY_RCODES.has(res[3] & 0x0f)) {
-          errors.push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
-          return this.attempt(wire, list, i + 1, false, errors, res);
-        }
-        return { wire: res, upstream: m.cfg.name, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink };
-      },
-      (err: Error) => {
-        // A query that fails while the uplink changes under it is retried once on the new uplink.
-        if (!retried && this.uplinks && this.uplinks.generation !== generation) return this.attempt(wire, list, i, true, errors, lastAnswer);
-        this.onFailure(m, err);
-        errors.push(err);
-        return this.attempt(wire, list, i + 1, false, errors, lastAnswer);
-      },
-    );
+  /** `resolve` without a Promise (the miss path): the outcome goes to `to`, once. */
+  ask(wire: Buffer, to: GroupSink): void {
+    new Attempts(this, wire, this.order(), to).next();
+  }
+
+  /** @internal the attempt on `m` got an answer in `rtt` ms */
+  succeeded(m: Member, rtt: number): void {
+    this.onSuccess(m, rtt);
+  }
+
+  /** @internal the attempt on `m` failed */
+  failedOn(m: Member, err: Error): void {
+    this.onFailure(m, err);
+  }
+
+  /** @internal the uplink the answer of `m` came through, for the query log */
+  uplinkOf(m: Member): string | undefined {
+    return this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink;
+  }
+
+  /** @internal */
+  get generation(): number | undefined {
+    return this.uplinks?.generation;
+  }
+
+  get timeout(): number {
+    return this.timeoutMs;
+  }
+
+  get now(): number {
+    return this.clock.now();
   }
 
   private onSuccess(m: Member, rtt: number): void {
@@ -203,4 +213,73 @@ export class UpstreamGroup {
 /** The address family the upstream's sockets use (its IP, or its first bootstrap address). */
 function familyOf(cfg: UpstreamConfig): 4 | 6 {
   return isIPv6(cfg.bootstrap[0] ?? cfg.host) ? 6 : 4;
+}
+
+/**
+ * One question's walk along the group's order: the next member on a failure or a retryable
+ * rcode, the same one once more when the uplink changed under the query. It is each member's
+ * AnswerSink, so a miss makes this one object rather than a promise per attempt.
+ */
+class Attempts implements AnswerSink {
+  private i = 0;
+  private retried = false;
+  private errors: Error[] | null = null;
+  private lastAnswer: Buffer | undefined = undefined;
+  private generation: number | undefined = undefined;
+  private started = 0;
+
+  constructor(private readonly g: UpstreamGroup, private readonly wire: Buffer, private readonly list: Member[], private readonly to: GroupSink) {}
+
+  next(): void {
+    if (this.i >= this.list.length) {
+      this.to.failed(new AllUpstreamsFailed(this.errors ?? [], this.lastAnswer));
+      return;
+    }
+    const m = this.list[this.i];
+    this.generation = this.g.generation;
+    this.started = this.g.now;
+    m.stats.queries++;
+    const t = m.transport;
+    if (t.ask !== undefined) {
+      t.ask(this.wire, this.g.timeout, this);
+      return;
+    }
+    let asked: Promise<Buffer>;
+    try {
+      asked = t.query(this.wire, this.g.timeout);
+    } catch (e) {
+      asked = Promise.reject(e as Error); // a transport that throws is a failed attempt, as any other
+    }
+    asked.then((res) => this.answered(res), (err: Error) => this.failed(err));
+  }
+
+  answered(res: Buffer): void {
+    const m = this.list[this.i];
+    this.g.succeeded(m, this.g.now - this.started);
+    if (RETRY_RCODES.has(res[3] & 0x0f)) {
+      (this.errors ??= []).push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
+      this.lastAnswer = res;
+      this.move();
+      return;
+    }
+    this.to.answered(res, m.cfg.name, this.g.uplinkOf(m));
+  }
+
+  failed(err: Error): void {
+    // A query that fails while the uplink changes under it is retried once on the new uplink.
+    if (!this.retried && this.g.generation !== undefined && this.g.generation !== this.generation) {
+      this.retried = true;
+      this.next();
+      return;
+    }
+    this.g.failedOn(this.list[this.i], err);
+    (this.errors ??= []).push(err);
+    this.move();
+  }
+
+  private move(): void {
+    this.i++;
+    this.retried = false;
+    this.next();
+  }
 }
