@@ -12,6 +12,7 @@ import { checkTsig, signResponse, type TsigCheck, type TsigKeyring } from '../dn
 import { dotted, parseUpdate, updateReply, UpdateRcode } from '../dns/update-message.js';
 import { wireKeyToName } from '../dns/name.js';
 import type { ClientInfo, Reply } from '../resolve/query-context.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 import type { ZoneService } from '../resolve/zone-service.js';
 import type { LocalZone } from '../zone/local-zone.js';
 import type { ZoneRecord } from '../zone/records.js';
@@ -222,7 +223,7 @@ export class DdnsService implements ZoneService {
     const before = outcome.changes.map((c) => ({ owner: c.owner, type: c.type, records: (this.store.get(c.owner)?.get(c.type) ?? []).map((r) => ({ ttl: r.ttl, value: r.value })) }));
     this.commit(outcome.changes);
     this.deps.history.flush(); // the serial of this change, into its journal line
-    return this.journal.append(outcome.changes, this.deps.layers.serial).then(
+    return PendingReply.from(this.journal.append(outcome.changes, this.deps.layers.serial).then(
       () => reply(Rcode.NOERROR),
       (err: Error) => {
         // Not on disk, so not acknowledged: take it back out of the zone.
@@ -231,7 +232,7 @@ export class DdnsService implements ZoneService {
         this.deps.log.error({ err, journal: this.cfg.journal }, 'journal write failed; update undone');
         return reply(Rcode.SERVFAIL, `journal: ${err.message}`);
       },
-    );
+    ));
   }
 
   transfer(query: Buffer, q: ParsedQuery, client: ClientInfo, tsig: TsigCheck | null): Buffer[] | undefined {

@@ -17,6 +17,7 @@ import { RESPONSE_PAD_BLOCK } from '../dns/constants.js';
 import { minTtl } from '../dns/edns-options.js';
 import { ParseStatus, parseQuery } from '../dns/query.js';
 import type { ClientInfo } from '../resolve/query-context.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 import { jsonAnswer, jsonQuery } from './doh-json.js';
 import { listenOn, type Listener, type ListenerDeps } from './query-handler.js';
 import { Code, H2Session, type H2Counters } from './h2/h2-session.js';
@@ -188,7 +189,13 @@ export class DohListener implements Listener {
     };
     try {
       const r = this.deps.handler.handle(wire, client);
-      if (r instanceof Promise) r.then(deliver, (e: Error) => { this.deps.onError(e, this.id); text(req, 500, 'internal error'); });
+      if (r instanceof PendingReply) {
+        r.on((_, b, err) => {
+          if (err === null) return deliver(b);
+          this.deps.onError(err, this.id);
+          text(req, 500, 'internal error');
+        }, null);
+      }
       else deliver(Array.isArray(r) ? null : r); // transfers are for streams only: never made for DoH
     } catch (e) {
       this.deps.onError(e as Error, this.id);

@@ -4,6 +4,7 @@ import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AclGate } from './acl-gate.js';
 import type { ListenerDeps } from './query-handler.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 import { StreamSession } from './stream-session.js';
 
 /** The socket's side the session uses, recording each write (a real socket is in the TCP/DoT tests). */
@@ -31,8 +32,8 @@ describe('StreamSession', () => {
   it('writes the answers ready in one turn in one write: several chunks\' worth, then those that came back later', async () => {
     const sock = new FakeSocket();
     const deps: ListenerDeps = {
-      // "q…" answered at once, "slow…" after a promise: like cache hits and upstream answers
-      handler: { handle: (q) => (q.toString().startsWith('slow') ? Promise.resolve(Buffer.from(`A-${q}`)) : Buffer.from(`A-${q}`)), refuse: () => null },
+      // "q…" answered at once, "slow…" a moment later: like cache hits and upstream answers
+      handler: { handle: (q) => (q.toString().startsWith('slow') ? PendingReply.from(Promise.resolve(Buffer.from(`A-${q}`))) : Buffer.from(`A-${q}`)), refuse: () => null },
       gate: new AclGate([]), onError: (e) => { throw e; }, limits: () => ({ idleMs: 1000, maxConnections: 10 }),
     };
     new StreamSession(sock as unknown as net.Socket, { address: '127.0.0.1', port: 1, transport: 'tcp', padBlock: 0 } as never, false, deps, 1000, 'test');
@@ -45,7 +46,7 @@ describe('StreamSession', () => {
     expect(sock.writes).toHaveLength(2);
     expect(unframe(sock.writes[1])).toEqual(['A-q3', 'A-slow1', 'A-slow2']);
     const later = deps.handler.handle.bind(deps.handler);
-    deps.handler.handle = (q, c) => (q.toString() === 'late' ? new Promise((r) => setTimeout(() => r(Buffer.from('A-late')), 5)) : later(q, c));
+    deps.handler.handle = (q, c) => (q.toString() === 'late' ? PendingReply.from(new Promise((r) => setTimeout(() => r(Buffer.from('A-late')), 5))) : later(q, c));
     sock.emit('data', framed([Buffer.from('late'), Buffer.from('q4')]));
     await new Promise((r) => setImmediate(r));
     expect(unframe(sock.writes[2])).toEqual(['A-q4']);

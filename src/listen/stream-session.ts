@@ -12,6 +12,7 @@ import type net from 'node:net';
 import { Buffer } from 'node:buffer';
 import { FrameReader } from '../dns/framing.js';
 import type { ClientInfo } from '../resolve/query-context.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 import type { ListenerDeps } from './query-handler.js';
 
 export const MAX_INFLIGHT_PER_CONNECTION = 128;
@@ -68,7 +69,7 @@ export class StreamSession {
         for (const m of r) this.write(m);
         return;
       }
-      if (!(r instanceof Promise)) {
+      if (!(r instanceof PendingReply)) {
         this.write(r);
         return;
       }
@@ -77,17 +78,18 @@ export class StreamSession {
         this.paused = true;
         this.sock.pause();
       }
-      r.then((b) => {
+      r.on((_, b, err) => {
         this.inflight--;
+        if (err !== null) {
+          onError(err, this.where);
+          return;
+        }
         if (this.paused && this.inflight < MAX_INFLIGHT_PER_CONNECTION / 2) {
           this.paused = false;
           this.sock.resume();
         }
         if (b !== null) this.write(b);
-      }, (e: Error) => {
-        this.inflight--;
-        onError(e, this.where);
-      });
+      }, null);
     } catch (e) {
       onError(e as Error, this.where);
     }

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../resolve/query-context.js';
 import { nativeUdp } from '../host/native-udp.js';
 import type { ListenerDeps, QueryHandler } from './query-handler.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 
 const NATIVE = fileURLToPath(new URL('../../native/', import.meta.url));
@@ -75,7 +76,7 @@ describe.skipIf(!addon)('native UDP: recvmmsg/sendmmsg batches', () => {
 
   it('an answer that waits on I/O goes out later, to the right client, even after the batch slots were reused', async () => {
     const l = new UdpBatchListener('127.0.0.1', 0, deps((q) => {
-      if (q.toString() === 'slow') return new Promise((r) => setTimeout(() => r(Buffer.from('late:slow')), 50));
+      if (q.toString() === 'slow') return PendingReply.from(new Promise((r) => setTimeout(() => r(Buffer.from('late:slow')), 50)));
       return Buffer.from(`re:${q.toString()}`);
     }), addon!);
     await l.start();
@@ -94,7 +95,7 @@ describe.skipIf(!addon)('native UDP: recvmmsg/sendmmsg batches', () => {
   it('answers that come back in one turn (from upstream) leave together in one sendmmsg', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => { release = r; });
-    const l = new UdpBatchListener('127.0.0.1', 0, deps((q) => gate.then(() => Buffer.from(`late:${q.toString()}`))), addon!);
+    const l = new UdpBatchListener('127.0.0.1', 0, deps((q) => PendingReply.from(gate.then(() => Buffer.from(`late:${q.toString()}`)))), addon!);
     await l.start();
     open.push(l);
     const c = await client();

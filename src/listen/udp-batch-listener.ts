@@ -10,6 +10,7 @@ import { Buffer } from 'node:buffer';
 import { ipv4Text, ipv6Text } from './ip-text.js';
 import type { NativeUdp } from '../host/native-udp.js';
 import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
+import { PendingReply } from '../resolve/pending-reply.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -62,7 +63,7 @@ export class UdpBatchListener implements Listener {
     this.rx.copy(msg, 0, i * SLOT, i * SLOT + len);
     const r = answerUdp(this.deps, action, msg, address);
     if (r === null) return;
-    if (!(r instanceof Promise)) {
+    if (!(r instanceof PendingReply)) {
       // Message lists (zone transfers) are stream-only: over UDP the resolver answers AXFR with FORMERR.
       this.addon.reply(this.handle, i, r as Buffer);
       return;
@@ -71,7 +72,7 @@ export class UdpBatchListener implements Listener {
     const to = Buffer.allocUnsafe(META);
     to.set(meta.subarray(m, m + META));
     this.pending++;
-    r.then((b) => this.late(to, b), (e: Error) => { this.late(to, null); this.deps.onError(e, this.id); });
+    r.on(this.lateTo, to);
   }
 
   /**
@@ -79,7 +80,8 @@ export class UdpBatchListener implements Listener {
    * queued and leave together in one sendmmsg at the end of the turn (a sendmsg each cost 12% of
    * the miss path's time, measured).
    */
-  private late(to: Uint8Array, b: Buffer | null): void {
+  private readonly lateTo = (to: Uint8Array, b: Buffer | null, err: Error | null): void => {
+    if (err !== null) this.deps.onError(err, this.id);
     if (b !== null && this.handle !== null) {
       this.addon.queueTo(this.handle, to, b);
       if (!this.flushing) {
@@ -88,7 +90,7 @@ export class UdpBatchListener implements Listener {
       }
     }
     if (--this.pending === 0 && this.drained) this.drained();
-  }
+  };
 
   private flushing = false;
   private readonly flushLate = (): void => {

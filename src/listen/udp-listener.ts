@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { Buffer } from 'node:buffer';
+import { PendingReply } from '../resolve/pending-reply.js';
 import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
@@ -44,10 +45,13 @@ export class UdpListener implements Listener {
         if (action === 'drop') return;
         const r = answerUdp(this.deps, action, msg, rinfo.address);
         if (r === null) return;
-        if (!(r instanceof Promise)) sock.send(r, rinfo.port, rinfo.address);
+        if (!(r instanceof PendingReply)) sock.send(r as Buffer, rinfo.port, rinfo.address); // message lists are stream-only
         else {
           this.pending++;
-          r.then((b) => send(b, rinfo.port, rinfo.address), (e: Error) => { send(null, 0, ''); onError(e, this.id); });
+          r.on((_, b, err) => {
+            if (err !== null) onError(err, this.id);
+            send(b, rinfo.port, rinfo.address);
+          }, null);
         }
       } catch (e) {
         onError(e as Error, this.id); // a bug, never a crash: the packet is dropped

@@ -4,6 +4,7 @@ import type { Protocol } from '../config/types.js';
 import type { ParsedQuery } from '../dns/query.js';
 import type { AnswerSource } from './query-stats.js';
 import type { Route } from './router.js';
+import type { PendingReply } from './pending-reply.js';
 
 export interface ClientInfo {
   address: string;
@@ -23,7 +24,7 @@ export interface QueryContext {
   route: Route | undefined;
   source: AnswerSource;
   /**
-   * performance.now() when the answer turned out to need I/O (a stage returned a Promise), or 0
+   * performance.now() when the answer turned out to need I/O (a stage returned a PendingReply), or 0
    * for answers made synchronously, which cost microseconds and are not timed (a clock read
    * would cost more than the rest of a cache hit's bookkeeping).
    */
@@ -36,8 +37,8 @@ export interface QueryContext {
   depth: number;
 }
 
-/** A reply, null for "send nothing", or a Promise of either when it needs an upstream. */
-export type Reply = Buffer | null | Promise<Buffer | null>;
+/** A reply, null for "send nothing", or a PendingReply of either when it needs an upstream. */
+export type Reply = Buffer | null | PendingReply;
 /** What a stream may get besides: the messages of a zone transfer, in order. */
 export type StreamReply = Reply | Buffer[];
 /** A stage answers (Reply) or passes the query on (undefined). */

@@ -5,6 +5,7 @@ import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { parseEdgeConfig as parseConfig } from '../app/sections.js';
 import type { ClientInfo } from './query-context.js';
 import { Resolver } from './resolver.js';
+import { PendingReply } from './pending-reply.js';
 
 const client: ClientInfo = { address: '127.0.0.1', transport: 'udp', maxSize: 0, padBlock: 0 };
 
@@ -13,11 +14,12 @@ describe('Resolver (in process, driven clock, real loopback upstream)', () => {
   beforeAll(async () => { upstream = await DnsFixture.start({ answers: { 'pop.example': ['192.0.2.7', 100] } }); });
   afterAll(async () => { await upstream.close(); });
 
-  it('answers a cache hit synchronously (no Promise) and ages the TTL by the clock', async () => {
+  it('answers a miss with a PendingReply (no Promise) and a cache hit synchronously, aging the TTL by the clock', async () => {
     const clock = { t: 1_000_000, now: () => clock.t };
     const r = new Resolver(parseConfig(`upstreams: [${upstream.url}]\ncache: { prefetch: false }\n`, 't'), clock, pino({ level: 'silent' }));
     const miss = r.handle(makeQuery('pop.example'), client);
-    expect(miss).toBeInstanceOf(Promise);
+    expect(miss).toBeInstanceOf(PendingReply);
+    expect(miss).not.toBeInstanceOf(Promise);
     await miss;
     clock.t += 40_000;
     const hit = r.handle(makeQuery('pop.example'), client);

@@ -31,6 +31,7 @@ import { QueryLog, queryEntry, type QueryEntry } from './query-log.js';
 import { buildRouter, type Route } from './router.js';
 import type { SuffixMatcher } from '../dns/suffix-matcher.js';
 import { CacheStage, ForwardStage, LocalStage, RulesStage } from './stages.js';
+import { PendingReply } from './pending-reply.js';
 
 interface Pipeline {
   config: Config;
@@ -227,10 +228,12 @@ export class Resolver implements ResolverView {
   }
 
   private counted(client: ClientInfo, r: Reply): Reply {
-    if (r instanceof Promise) return r.then((b) => this.counted(client, b) as Buffer | null);
+    if (r instanceof PendingReply) return r.map(this.countedFor, client);
     if (r !== null && r.length >= 4) this.stats.count(client.transport, r[3] & 0x0f);
     return r;
   }
+
+  private readonly countedFor = (client: ClientInfo, b: Buffer | null): Reply => this.counted(client, b);
 
   private isTransfer(q: ParsedQuery, client: ClientInfo): boolean {
     return this.zoneService !== null && (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) && q.qclass === CLASS_IN
@@ -272,10 +275,11 @@ export class Resolver implements ResolverView {
     if (this.isTransfer(q, client)) return this.transfer(query, q, client, tsig);
     const reply = this.run(query, q, client, tsig === null ? 0 : tsigSize(tsig));
     if (tsig === null) return reply;
-    const check = tsig;
-    if (reply instanceof Promise) return reply.then((b) => (b === null ? null : signResponse(b, check, this.seconds())));
-    return reply === null ? null : signResponse(reply, check, now);
+    if (reply instanceof PendingReply) return reply.map(this.signedWith, tsig);
+    return reply === null ? null : signResponse(reply, tsig, now);
   }
+
+  private readonly signedWith = (tsig: TsigCheck, b: Buffer | null): Buffer | null => (b === null ? null : signResponse(b, tsig, this.seconds()));
 
   private seconds(): number {
     return Math.floor(this.clock.now() / 1000);
@@ -298,9 +302,9 @@ export class Resolver implements ResolverView {
     for (let i = 0; i < stages.length; i++) {
       const r = stages[i].handle(ctx);
       if (r === undefined) continue;
-      if (r === null || !(r instanceof Promise)) return this.finish(ctx, r);
+      if (!(r instanceof PendingReply)) return this.finish(ctx, r);
       ctx.startedAt = performance.now();
-      return r.then((b) => this.finish(ctx, b));
+      return r.map(this.finishOf, ctx);
     }
     return null;
   }
@@ -378,8 +382,10 @@ export class Resolver implements ResolverView {
     const o = this.observer;
     if (o === null || out === null || !o.wants(ctx.q.name)) return out;
     const wait = o.observe(ctx.q.name, out);
-    return wait === undefined ? out : wait.then(() => out, () => out);
+    return wait === undefined ? out : PendingReply.from(wait.then(() => out, () => out));
   }
+
+  private readonly finishOf = (ctx: QueryContext, b: Buffer | null): Reply => this.finish(ctx, b);
 
   private prefetch(ctx: QueryContext): void {
     // Copy: the query buffer belongs to the listener and the refresh outlives this call.

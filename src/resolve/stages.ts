@@ -1,7 +1,8 @@
 /**
  * The pipeline's stages, in order: rules (classes we do not serve, zone transfers), local (zone,
- * reverse and special zones), cache, forward (RD=0 refused; minimal ANY, RFC 8482). Each has one job and one method; a stage that can
- * answer without I/O returns the reply directly, so a cache hit makes no Promise.
+ * reverse and special zones), cache, forward (RD=0 refused; minimal ANY, RFC 8482). Each has one
+ * job and one method; a stage that can answer without I/O returns the reply directly, so a cache
+ * hit waits on nothing, and a miss returns a PendingReply (no Promise on the way either).
  */
 import { Buffer } from 'node:buffer';
 import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
@@ -17,6 +18,7 @@ import { UpstreamError } from '../upstream/transport.js';
 import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext, Stage, StageResult } from './query-context.js';
 import { answerEmptyZone } from './special-zones.js';
+import { PendingReply } from './pending-reply.js';
 
 const ARPA = '\x04arpa\x00';
 
@@ -70,7 +72,7 @@ export class LocalStage implements Stage {
       // As Unbound does for local data: the CNAME and, resolved through the forwarder, its target.
       const local = body;
       const sub = this.chase(hop.chase, ctx);
-      if (sub instanceof Promise) return sub.then((b) => this.withTarget(local, b ?? null, ctx));
+      if (sub instanceof PendingReply) return sub.map((_, b) => this.withTarget(local, b, ctx), null);
       return this.withTarget(local, sub ?? null, ctx);
     }
     return renderReply(packAnswer(body), q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
@@ -199,14 +201,11 @@ class Fetch implements GroupSink {
   }
 }
 
-/** A client's question waiting on a fetch: its reply rendered from the answer, or the failure's. */
-class ClientWait implements FetchWaiter {
-  constructor(
-    private readonly stage: ForwardStage,
-    private readonly ctx: QueryContext,
-    private readonly resolve: (b: Buffer | null) => void,
-    private readonly reject: (e: unknown) => void,
-  ) {}
+/** A client's question waiting on a fetch, and its reply: rendered from the answer, or the failure's. */
+class ClientWait extends PendingReply implements FetchWaiter {
+  constructor(private readonly stage: ForwardStage, private readonly ctx: QueryContext) {
+    super();
+  }
 
   fetched(entry: PackedAnswer, upstream: string, uplink: string | undefined): void {
     const { ctx } = this;
@@ -247,7 +246,9 @@ export class ForwardStage implements Stage {
       return errorReply(ctx.query, q, Rcode.REFUSED, ctx.client.padBlock);
     }
     if (this.cache.servfailActive(q.key)) return this.failedReply(ctx, undefined);
-    return new Promise<Buffer | null>((resolve, reject) => this.join(ctx, new ClientWait(this, ctx, resolve, reject)));
+    const wait = new ClientWait(this, ctx);
+    this.join(ctx, wait);
+    return wait;
   }
 
   /** Ask upstream and store the answer, for a background refresh (prefetch): settles either way. */
