@@ -28,14 +28,18 @@ export interface PoolWaiter {
   error(err: Error): void;
 }
 
-interface PooledSocket {
+/** Where a query waits: `done` with its ID once it is over. */
+export interface PoolTicket {
+  done(id: number): void;
+}
+
+interface PooledSocket extends PoolTicket {
   readonly waiters: Map<number, PoolWaiter>;
   readonly born: number;
   readonly source: string | undefined;
   used: number;
   retired: boolean;
   send(b: Buffer): void;
-  done(id: number): void;
   close(): void;
 }
 
@@ -207,9 +211,9 @@ export class UdpSocketPool {
 
   /**
    * Send `out` with an ID of ours written into it; `w` hears every datagram carrying that ID
-   * until the returned function is called.
+   * until `done(id)` is called on the returned ticket (the socket itself: no closure per query).
    */
-  send(out: Buffer, w: PoolWaiter): () => void {
+  send(out: Buffer, w: PoolWaiter): PoolTicket {
     const s = this.pick();
     let id = randomId();
     while (s.waiters.has(id)) id = randomId();
@@ -217,7 +221,7 @@ export class UdpSocketPool {
     s.waiters.set(id, w);
     s.used++;
     s.send(out);
-    return () => s.done(id);
+    return s;
   }
 
   private pick(): PooledSocket {

@@ -14,7 +14,7 @@ import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { cookieOption, responseCookie, withOption } from '../dns/edns-options.js';
 import { responseMatches, UpstreamError, type AnswerSink, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
-import { DEFAULT_UDP_POOL, UdpSocketPool, type PoolWaiter, type UdpPoolLimits } from './udp-socket-pool.js';
+import { DEFAULT_UDP_POOL, UdpSocketPool, type PoolTicket, type PoolWaiter, type UdpPoolLimits } from './udp-socket-pool.js';
 
 interface CookieState {
   source: string | undefined;
@@ -61,7 +61,7 @@ export class UdpTransport implements Transport {
     const out = cookie === null ? Buffer.from(wire) : withOption(wire, cookie.option);
     const x = new UdpExchange(this, wire, out, cookie, timeoutMs, retried, to);
     try {
-      x.release = this.pool.send(out, x);
+      x.ticket = this.pool.send(out, x);
     } catch (e) {
       x.error(e as Error); // a socket that cannot take the datagram: this attempt fails, as any other
     }
@@ -101,7 +101,7 @@ const BADCOOKIE = Buffer.alloc(0);
  * without a closure (the miss path makes one per upstream query).
  */
 class UdpExchange implements PoolWaiter {
-  release: () => void = noop;
+  ticket: PoolTicket | null = null;
   private done = false;
   /** a reply came with a wrong or missing cookie */
   private rejected = false;
@@ -123,7 +123,7 @@ class UdpExchange implements PoolWaiter {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.release();
+    this.ticket?.done((this.out[0] << 8) | this.out[1]);
     if (err !== null) this.to.failed(err);
     else this.t.settle(this, res!, this.to);
   }
@@ -169,7 +169,6 @@ class UdpExchange implements PoolWaiter {
   }
 }
 
-const noop = (): void => undefined;
 const timedOut = (x: UdpExchange): void => x.timeout();
 /** A marker: the reply was truncated. */
 const TRUNCATED = Buffer.alloc(0);
