@@ -1,12 +1,15 @@
 /**
  * Longest-suffix lookup over lower-case wire names. Entries are bucketed by their last label, so
- * a name under a TLD nobody configured (most internet names) costs one label walk and one Map miss.
+ * a name under a TLD nobody configured (most internet names) costs one label walk and one Map
+ * miss. Within a bucket the name's own suffixes are looked up exactly, longest first, only at the
+ * lengths the bucket holds: `arpa` alone has some 90 reverse zones (RFC 6303), and trying each in
+ * turn cost a `home.arpa` answer 80 `endsWith` calls (own-zone answers 13% behind cache hits).
  */
-import { isUnder } from './name.js';
 
-interface Entry<T> {
-  wire: string;
-  value: T;
+interface Bucket<T> {
+  readonly exact: Map<string, T>;
+  min: number;
+  max: number;
 }
 
 function lastLabel(wire: string): string {
@@ -20,23 +23,32 @@ function lastLabel(wire: string): string {
 }
 
 export class SuffixMatcher<T> {
-  private readonly byTld = new Map<string, Entry<T>[]>();
+  private readonly byTld = new Map<string, Bucket<T>>();
 
   /** Later entries for the same suffix replace earlier ones. */
   add(wire: string, value: T): void {
     const tld = lastLabel(wire);
-    const list = this.byTld.get(tld) ?? [];
-    const i = list.findIndex((e) => e.wire === wire);
-    if (i >= 0) list.splice(i, 1);
-    list.push({ wire, value });
-    list.sort((a, b) => b.wire.length - a.wire.length);
-    this.byTld.set(tld, list);
+    let b = this.byTld.get(tld);
+    if (b === undefined) this.byTld.set(tld, (b = { exact: new Map(), min: wire.length, max: wire.length }));
+    b.exact.set(wire, value);
+    b.min = Math.min(b.min, wire.length);
+    b.max = Math.max(b.max, wire.length);
   }
 
   match(name: string): T | undefined {
-    const list = this.byTld.get(lastLabel(name));
-    if (list === undefined) return undefined;
-    for (const e of list) if (isUnder(name, e.wire)) return e.value;
+    const b = this.byTld.get(lastLabel(name));
+    if (b === undefined) return undefined;
+    for (let pos = 0; pos < name.length;) {
+      const len = name.length - pos;
+      if (len < b.min) break;
+      if (len <= b.max) {
+        const v = b.exact.get(pos === 0 ? name : name.slice(pos));
+        if (v !== undefined) return v;
+      }
+      const l = name.charCodeAt(pos);
+      if (l === 0) break;
+      pos += 1 + l;
+    }
     return undefined;
   }
 }
