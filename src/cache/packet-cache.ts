@@ -6,8 +6,7 @@
  * before the answer, and the index is an open-addressed table of rows in an Int32Array. So an
  * entry makes no object the GC sees: a miss workload that stores an answer per query used to
  * promote a key string and grow a Map per miss, and the major GCs marking them cost 8% of a miss.
- * TTLs are clamped when stored and written into the
- * stored body; a hit ages them by the entry's age. Expired entries stay (up to STALE_MAX_AGE) for
+ * TTLs are clamped when stored and written into the stored body; a hit ages them by the entry's age. Expired entries stay (up to STALE_MAX_AGE) for
  * RFC 8767 serve-stale, which the resolver uses only when every upstream failed.
  */
 import { Rcode } from '../dns/constants.js';
@@ -50,7 +49,7 @@ export const STALE_MAX_AGE_MS = 24 * 3600 * 1000;
 export const SERVFAIL_TTL = 5;
 /**
  * Bytes an entry costs beyond its slot (which holds its key too): its row of the typed arrays
- * (48) and its share of the index table (8: two Int32 cells per entry at most half full).
+ * (44) and its share of the index table (8–16: between a quarter and half full, 4 bytes a cell).
  */
 const ENTRY_OVERHEAD = 56;
 const PREFETCHING = 1;

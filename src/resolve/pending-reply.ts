@@ -9,12 +9,10 @@
  */
 import type { Buffer } from 'node:buffer';
 import { EdgeError } from '../errors.js';
+import type { Reply } from './query-context.js';
 
 /** Called once: the reply (null: send nothing), or `err` when making it failed. */
 export type ReplyListener<A> = (arg: A, reply: Buffer | null, err: Error | null) => void;
-
-/** What a derived reply is made of: a reply now, or one that waits in turn. */
-export type MapResult = Buffer | null | PendingReply;
 
 const WAITING = 0;
 const ANSWERED = 1;
@@ -52,7 +50,7 @@ export class PendingReply implements PromiseLike<Buffer | null> {
   }
 
   /** The reply `fn` makes of this one (it may wait in turn); a throw in `fn`, or this one failing, fails it. */
-  map<A>(fn: (arg: A, reply: Buffer | null) => MapResult, arg: A): PendingReply {
+  map<A>(fn: (arg: A, reply: Buffer | null) => Reply, arg: A): PendingReply {
     const out = new MappedReply(fn, arg);
     this.on(takeInto, out as MappedReply<unknown>);
     return out;
@@ -83,7 +81,7 @@ export class PendingReply implements PromiseLike<Buffer | null> {
 }
 
 class MappedReply<A> extends PendingReply {
-  constructor(private readonly fn: (arg: A, reply: Buffer | null) => MapResult, private readonly fnArg: A) {
+  constructor(private readonly fn: (arg: A, reply: Buffer | null) => Reply, private readonly fnArg: A) {
     super();
   }
 
@@ -92,7 +90,7 @@ class MappedReply<A> extends PendingReply {
       this.reject(err);
       return;
     }
-    let r: MapResult;
+    let r: Reply;
     try {
       r = this.fn(this.fnArg, reply);
     } catch (e) {

@@ -163,7 +163,7 @@ interface FetchWaiter {
 class Fetch implements GroupSink {
   private readonly waiters: FetchWaiter[];
 
-  constructor(private readonly stage: ForwardStage, private readonly key: string, private readonly q: ParsedQuery, private readonly query: Buffer, first: FetchWaiter) {
+  constructor(private readonly stage: ForwardStage, private readonly q: ParsedQuery, private readonly query: Buffer, first: FetchWaiter) {
     this.waiters = [first];
   }
 
@@ -191,12 +191,12 @@ class Fetch implements GroupSink {
     }
     scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
     if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
-    this.stage.settled(this.key);
-    return this.stage.cache.store(this.key, scanned).answer;
+    this.stage.settled(q.key);
+    return this.stage.cache.store(q.key, scanned).answer;
   }
 
   failed(err: unknown): void {
-    this.stage.settled(this.key);
+    this.stage.settled(this.q.key);
     for (const w of this.waiters) w.failed(err);
   }
 }
@@ -266,7 +266,7 @@ export class ForwardStage implements Stage {
       return;
     }
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
-    const f = new Fetch(this, q.key, q, ctx.query, w);
+    const f = new Fetch(this, q, ctx.query, w);
     // In the table before the group is asked: its outcome may come back before `ask` returns.
     this.inflight.set(q.key, f);
     group.ask(upstreamQuery(ctx.query, ctx), f);

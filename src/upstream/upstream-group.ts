@@ -144,35 +144,28 @@ export class UpstreamGroup {
     new Attempts(this, wire, this.order(), to).next();
   }
 
-  /** @internal the attempt on `m` got an answer in `rtt` ms */
-  succeeded(m: Member, rtt: number): void {
-    this.onSuccess(m, rtt);
-  }
-
-  /** @internal the attempt on `m` failed */
-  failedOn(m: Member, err: Error): void {
-    this.onFailure(m, err);
-  }
-
   /** @internal the uplink the answer of `m` came through, for the query log */
   uplinkOf(m: Member): string | undefined {
     return this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink;
   }
 
-  /** @internal */
+  /** @internal the uplink selection's generation (undefined without multi-WAN) */
   get generation(): number | undefined {
     return this.uplinks?.generation;
   }
 
+  /** @internal per-try timeout, ms */
   get timeout(): number {
     return this.timeoutMs;
   }
 
+  /** @internal */
   get now(): number {
     return this.clock.now();
   }
 
-  private onSuccess(m: Member, rtt: number): void {
+  /** @internal the attempt on `m` got an answer in `rtt` ms */
+  onSuccess(m: Member, rtt: number): void {
     m.failuresInRow = 0;
     m.downUntil = 0;
     if (m.stats.state === 'down') this.log?.info({ upstream: this.describe(m) }, 'upstream up');
@@ -180,7 +173,8 @@ export class UpstreamGroup {
     m.stats.rtt = m.stats.rtt === null ? rtt : m.stats.rtt * 0.8 + rtt * 0.2;
   }
 
-  private onFailure(m: Member, err: Error): void {
+  /** @internal the attempt on `m` failed */
+  onFailure(m: Member, err: Error): void {
     m.stats.errors++;
     m.stats.lastError = err.message;
     m.failuresInRow++;
@@ -255,7 +249,7 @@ class Attempts implements AnswerSink {
 
   answered(res: Buffer): void {
     const m = this.list[this.i];
-    this.g.succeeded(m, this.g.now - this.started);
+    this.g.onSuccess(m, this.g.now - this.started);
     if (RETRY_RCODES.has(res[3] & 0x0f)) {
       (this.errors ??= []).push(new UpstreamError('UPSTREAM_BAD_RESPONSE', `${m.cfg.name} answered rcode ${res[3] & 0x0f}`));
       this.lastAnswer = res;
@@ -272,7 +266,7 @@ class Attempts implements AnswerSink {
       this.next();
       return;
     }
-    this.g.failedOn(this.list[this.i], err);
+    this.g.onFailure(this.list[this.i], err);
     (this.errors ??= []).push(err);
     this.move();
   }
