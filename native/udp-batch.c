@@ -52,6 +52,8 @@ typedef struct {
   int nsend;
   int connected;
   size_t slot; /* bytes per datagram slot: SLOT for listeners, less for upstream sockets */
+  int lent; /* rx and meta are the caller's ArrayBuffers (held by rx_ref and meta_ref), not ours */
+  napi_ref rx_ref, meta_ref;
   struct mmsghdr rmsgs[BATCH];
   struct iovec riov[BATCH];
   struct sockaddr_storage rname[BATCH];
@@ -254,42 +256,41 @@ static uint8_t *map_pages(size_t n) {
   return p == MAP_FAILED ? NULL : (uint8_t *)p;
 }
 
-/* Upstream sockets are retired every few hundred queries: their buffers go to a short spare list
+/* Upstream sockets are retired every hundred queries: their send buffers go to a short spare list
  * and the next socket of the same slot size takes them, instead of an munmap, an mmap and fresh
  * zeroed pages faulted in on every rotation. One thread (the loop's) touches the list. */
 #define SPARES 16
-static struct { uint8_t *rx, *tx; size_t slot; } spares[SPARES];
+static struct { uint8_t *buf; size_t slot; } spares[SPARES];
 static int nspares = 0;
 
-static void release_buffers(uint8_t *rx, uint8_t *tx, size_t slot) {
-  if (rx && tx && slot < SLOT && nspares < SPARES) {
-    spares[nspares].rx = rx;
-    spares[nspares].tx = tx;
+static void release_buffer(uint8_t *buf, size_t slot) {
+  if (!buf) return;
+  if (slot < SLOT && nspares < SPARES) {
+    spares[nspares].buf = buf;
     spares[nspares].slot = slot;
     nspares++;
     return;
   }
-  if (rx) munmap(rx, (size_t)BATCH * slot);
-  if (tx) munmap(tx, (size_t)BATCH * slot);
+  munmap(buf, (size_t)BATCH * slot);
 }
 
-static int take_buffers(sock_t *s) {
+static uint8_t *take_buffer(size_t slot) {
   for (int i = nspares - 1; i >= 0; i--) {
-    if (spares[i].slot != s->slot) continue;
-    s->rx = spares[i].rx;
-    s->tx = spares[i].tx;
+    if (spares[i].slot != slot) continue;
+    uint8_t *b = spares[i].buf;
     spares[i] = spares[--nspares];
-    return 1;
+    return b;
   }
-  s->rx = map_pages((size_t)BATCH * s->slot);
-  s->tx = map_pages((size_t)BATCH * s->slot);
-  return s->rx && s->tx;
+  return map_pages((size_t)BATCH * slot);
 }
 
 static void free_sock(uv_handle_t *handle) {
   sock_t *s = (sock_t *)handle->data;
-  release_buffers(s->rx, s->tx, s->slot);
-  free(s->meta);
+  if (!s->lent) {
+    release_buffer(s->rx, s->slot);
+    free(s->meta);
+  }
+  release_buffer(s->tx, s->slot);
   free(s);
 }
 
@@ -312,12 +313,30 @@ static sock_t *sock_args(napi_env env, napi_callback_info info, size_t n, napi_v
   return unwrap(env, argv[0]);
 }
 
-/* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void[, slotSize])
- *   → { handle, rx: ArrayBuffer, meta: ArrayBuffer, port } */
+/* An ArrayBuffer argument of exactly `len` bytes, or NULL. */
+static void *arraybuffer_arg(napi_env env, napi_value v, size_t len) {
+  bool is = false;
+  void *data = NULL;
+  size_t have = 0;
+  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) return NULL;
+  if (napi_get_arraybuffer_info(env, v, &data, &have) != napi_ok || have != len) return NULL;
+  return data;
+}
+
+/* open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n) => void[, slotSize[, rx, meta]])
+ *   → { handle, rx: ArrayBuffer, meta: ArrayBuffer, port }
+ * rx and meta, when given (ArrayBuffers of BATCH × slotSize and BATCH × META bytes), become the
+ * socket's buffers: the upstream pool hands a retired socket's pair to its successor, because each
+ * new external ArrayBuffer counts its 256 KB against V8's external-memory budget, and at a socket
+ * every hundred queries that budget, not the heap, set off a full GC every 100 ms. */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, "UDP_BATCH", "missing arguments");
+    return NULL;
+  }
   int32_t slot_size = SLOT;
   if (argc >= 6) {
     napi_valuetype t;
@@ -378,16 +397,25 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   getsockname(fd, (struct sockaddr *)&bound, &blen);
   int bport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
 
+  uint8_t *lent_rx = argc >= 8 ? arraybuffer_arg(env, argv[6], (size_t)BATCH * slot_size) : NULL;
+  uint8_t *lent_meta = argc >= 8 ? arraybuffer_arg(env, argv[7], BATCH * META) : NULL;
   sock_t *s = calloc(1, sizeof *s);
   int have = 0;
   if (s) {
     s->slot = slot_size;
-    s->meta = calloc(BATCH, META);
-    have = take_buffers(s) && s->meta;
+    s->lent = lent_rx && lent_meta;
+    s->rx = s->lent ? lent_rx : take_buffer(s->slot);
+    s->meta = s->lent ? lent_meta : calloc(BATCH, META);
+    s->tx = take_buffer(s->slot);
+    have = s->rx && s->meta && s->tx;
   }
   if (!have) {
     close(fd);
-    if (s) { release_buffers(s->rx, s->tx, s->slot); free(s->meta); free(s); }
+    if (s) {
+      if (!s->lent) { release_buffer(s->rx, s->slot); free(s->meta); }
+      release_buffer(s->tx, s->slot);
+      free(s);
+    }
     napi_throw_error(env, "UDP_BATCH", "out of memory");
     return NULL;
   }
@@ -407,8 +435,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value out, handle, rx, meta, vport;
   CHECK(napi_create_object(env, &out));
   CHECK(napi_create_external(env, s, NULL, NULL, &handle));
-  CHECK(napi_create_external_arraybuffer(env, s->rx, (size_t)BATCH * s->slot, NULL, NULL, &rx));
-  CHECK(napi_create_external_arraybuffer(env, s->meta, BATCH * META, NULL, NULL, &meta));
+  if (s->lent) {
+    rx = argv[6];
+    meta = argv[7];
+    CHECK(napi_create_reference(env, rx, 1, &s->rx_ref));
+    CHECK(napi_create_reference(env, meta, 1, &s->meta_ref));
+  } else {
+    CHECK(napi_create_external_arraybuffer(env, s->rx, (size_t)BATCH * s->slot, NULL, NULL, &rx));
+    CHECK(napi_create_external_arraybuffer(env, s->meta, BATCH * META, NULL, NULL, &meta));
+  }
   CHECK(napi_create_int32(env, bport, &vport));
   napi_set_named_property(env, out, "handle", handle);
   napi_set_named_property(env, out, "rx", rx);
@@ -542,6 +577,10 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   uv_poll_stop(&s->poll);
   close(s->fd);
   napi_delete_reference(env, s->on_batch);
+  if (s->lent) {
+    napi_delete_reference(env, s->rx_ref);
+    napi_delete_reference(env, s->meta_ref);
+  }
   napi_async_destroy(env, s->async);
   uv_close((uv_handle_t *)&s->poll, free_sock);
   return NULL;

@@ -17,8 +17,12 @@ export interface NativeSocket {
 }
 
 export interface NativeUdp {
-  /** `onBatch(n)`: n datagrams in the slots; on a connected socket, n < 0 is -errno (an ICMP error) */
-  open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n: number) => void, slotSize?: number): NativeSocket;
+  /**
+   * `onBatch(n)`: n datagrams in the slots; on a connected socket, n < 0 is -errno (an ICMP error).
+   * `rx` and `meta` (BATCH × slotSize and BATCH × META bytes) are used as the socket's buffers
+   * instead of new ones; the addon writes to them until `close`.
+   */
+  open(address: string, port: number, reusePort: boolean, rcvbuf: number, onBatch: (n: number) => void, slotSize?: number, rx?: ArrayBuffer, meta?: ArrayBuffer): NativeSocket;
   /** the one peer this socket talks to from now on (the kernel drops datagrams from others) */
   connect(handle: unknown, address: string, port: number): void;
   /** a datagram to the connected peer, queued with the others of this turn until flush */

@@ -49,6 +49,19 @@ describe('the upstream UDP socket pool', () => {
     t.close();
   });
 
+  it('hands a retired native socket\'s buffers to a later socket, and each socket still reads only its own answers', async () => {
+    const t = new UdpTransport('127.0.0.1', port, noTcp, {}, false, { sockets: 3, queriesPerSocket: 4, socketLifetimeMs: 60_000 });
+    // waves: each wave's sockets are retired (4 queries each) and close before the next wave opens its own
+    for (let wave = 0; wave < 6; wave++) {
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => t.query(makeQuery(`w${wave}x${i}.example`, 'A'), 2000)));
+      answers.forEach((a, i) => expect(a.subarray(13, 13 + `w${wave}x${i}`.length).toString()).toBe(`w${wave}x${i}`));
+    }
+    expect(t.pool.opened).toBe(18);
+    if (t.pool.io === 'recvmmsg') expect(t.pool.reusedBuffers).toBeGreaterThanOrEqual(12);
+    else expect(t.pool.reusedBuffers).toBe(0);
+    t.close();
+  });
+
   it('retires a socket after its lifetime, and ignores replies to another question or ID', async () => {
     const t = new UdpTransport('127.0.0.1', port, noTcp, {}, false, { sockets: 1, queriesPerSocket: 1000, socketLifetimeMs: 50 });
     spoofFirst = true;

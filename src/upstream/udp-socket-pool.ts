@@ -14,6 +14,7 @@ import { isIPv6 } from 'node:net';
 import { Buffer } from 'node:buffer';
 import { randomId } from './transport.js';
 import { nativeUdp, type NativeUdp } from '../host/native-udp.js';
+import { SlotMap } from '../slot-map.js';
 
 import type { UdpPoolLimits } from '../config/types.js';
 
@@ -34,7 +35,7 @@ export interface PoolTicket {
 }
 
 interface PooledSocket extends PoolTicket {
-  readonly waiters: Map<number, PoolWaiter>;
+  readonly waiters: SlotMap<number, PoolWaiter>;
   readonly born: number;
   readonly source: string | undefined;
   used: number;
@@ -46,7 +47,7 @@ interface PooledSocket extends PoolTicket {
 /** Every waiter fails with `err`; the socket goes. */
 function failAll(s: PooledSocket, err: Error, onDead: (s: PooledSocket) => void): void {
   s.retired = true;
-  const ws = [...s.waiters.values()];
+  const ws = s.waiters.valueList();
   s.waiters.clear();
   for (const w of ws) w.error(err);
   onDead(s);
@@ -55,7 +56,7 @@ function failAll(s: PooledSocket, err: Error, onDead: (s: PooledSocket) => void)
 
 class DgramSocket implements PooledSocket {
   readonly sock: dgram.Socket;
-  readonly waiters = new Map<number, PoolWaiter>();
+  readonly waiters = new SlotMap<number, PoolWaiter>();
   readonly born = Date.now();
   used = 0;
   retired = false;
@@ -110,19 +111,35 @@ function flushDirty(): void {
   for (const s of all) s.flush();
 }
 
+/**
+ * Retired sockets' rx/meta pairs, for the next socket to take: a fresh pair is two new external
+ * ArrayBuffers, and V8 counts each one's 256 KB toward the external-memory budget that starts a
+ * full GC. At one socket per hundred queries, reusing them took the miss path from a full GC
+ * every ~100 ms to one every ~1.2 s (bench/RESULTS.md).
+ */
+const spareBuffers: Array<{ rx: ArrayBuffer; meta: ArrayBuffer }> = [];
+const SPARE_BUFFERS = 16;
+
 class NativeSocket implements PooledSocket {
-  readonly waiters = new Map<number, PoolWaiter>();
+  readonly waiters = new SlotMap<number, PoolWaiter>();
   readonly born = Date.now();
   used = 0;
   retired = false;
   private readonly handle: unknown;
   private readonly rx: Buffer;
   private readonly meta: Uint8Array;
+  private readonly buffers: { rx: ArrayBuffer; meta: ArrayBuffer };
+  /** it took a retired socket's buffers */
+  readonly reused: boolean;
   private closed = false;
 
   constructor(private readonly addon: NativeUdp, host: string, port: number, readonly source: string | undefined, private readonly onDead: (s: PooledSocket) => void) {
-    const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT);
+    const taken = spareBuffers.pop();
+    this.reused = taken !== undefined;
+    const spare = taken ?? { rx: new ArrayBuffer(addon.BATCH * UPSTREAM_SLOT), meta: new ArrayBuffer(addon.BATCH * addon.META) };
+    const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT, spare.rx, spare.meta);
     this.handle = s.handle;
+    this.buffers = { rx: s.rx, meta: s.meta };
     this.rx = Buffer.from(s.rx);
     this.meta = new Uint8Array(s.meta);
     try {
@@ -179,6 +196,8 @@ class NativeSocket implements PooledSocket {
     this.closed = true;
     dirty.delete(this);
     this.addon.close(this.handle);
+    // Closed: the addon reads into these no more, so the next socket may have them.
+    if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(this.buffers);
   }
 }
 
@@ -193,6 +212,8 @@ export class UdpSocketPool {
   private next = 0;
   /** sockets opened over the pool's life (for tests and stats) */
   opened = 0;
+  /** native sockets that took a retired socket's buffers instead of new ones (for tests) */
+  reusedBuffers = 0;
 
   constructor(
     private readonly host: string,
@@ -245,7 +266,9 @@ export class UdpSocketPool {
   private open(source: string | undefined, onDead: (s: PooledSocket) => void): PooledSocket {
     if (this.addon !== null) {
       try {
-        return new NativeSocket(this.addon, this.host, this.port, source, onDead);
+        const s = new NativeSocket(this.addon, this.host, this.port, source, onDead);
+        if (s.reused) this.reusedBuffers++;
+        return s;
       } catch {
         // A source the native socket cannot bind or connect from: node:dgram reports it to the query as it always has.
       }

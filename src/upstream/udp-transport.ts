@@ -14,6 +14,7 @@ import { Buffer } from 'node:buffer';
 import { Rcode } from '../dns/constants.js';
 import { cookieOption, responseCookie, withOption } from '../dns/edns-options.js';
 import { responseMatches, UpstreamError, type AnswerSink, type CookieStatus, type SourceAddress, type Transport } from './transport.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { DEFAULT_UDP_POOL, UdpSocketPool, type PoolTicket, type PoolWaiter, type UdpPoolLimits } from './udp-socket-pool.js';
 
 interface CookieState {
@@ -32,6 +33,8 @@ export class UdpTransport implements Transport {
   private cookie: CookieState | null = null;
   /** Replies ignored because their cookie was wrong or missing. */
   cookieRejects = 0;
+  /** one per timeout in use (in practice one: the group's per-attempt timeout) */
+  private readonly timeouts = new Map<number, DeadlineQueue<UdpExchange>>();
 
   constructor(
     private readonly host: string,
@@ -67,6 +70,12 @@ export class UdpTransport implements Transport {
     }
   }
 
+  deadlines(timeoutMs: number): DeadlineQueue<UdpExchange> {
+    let q = this.timeouts.get(timeoutMs);
+    if (q === undefined) this.timeouts.set(timeoutMs, (q = new DeadlineQueue<UdpExchange>(timeoutMs)));
+    return q;
+  }
+
   /** The exchange's answer: BADCOOKIE → once more with the new server cookie; truncated → the same query over TCP. */
   settle(x: UdpExchange, res: Buffer, to: AnswerSink): void {
     if (res === BADCOOKIE) this.ask(x.wire, x.timeoutMs, to, true);
@@ -97,15 +106,16 @@ export class UdpTransport implements Transport {
 const BADCOOKIE = Buffer.alloc(0);
 
 /**
- * One query in flight: its state in one object that is also the pool's waiter, and one timer
- * without a closure (the miss path makes one per upstream query).
+ * One query in flight: its state in one object that is also the pool's waiter and its entry in
+ * the transport's deadline queue (the miss path makes one per upstream query).
  */
 class UdpExchange implements PoolWaiter {
   ticket: PoolTicket | null = null;
   private done = false;
   /** a reply came with a wrong or missing cookie */
   private rejected = false;
-  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly deadlines: DeadlineQueue<UdpExchange>;
+  private readonly deadline: number;
 
   constructor(
     private readonly t: UdpTransport,
@@ -116,19 +126,20 @@ class UdpExchange implements PoolWaiter {
     private readonly retried: boolean,
     private readonly to: AnswerSink,
   ) {
-    this.timer = setTimeout(timedOut, timeoutMs, this);
+    this.deadlines = t.deadlines(timeoutMs);
+    this.deadline = this.deadlines.add(this);
   }
 
   private finish(err: Error | null, res: Buffer | null): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.deadlines.cancel(this.deadline);
     this.ticket?.done((this.out[0] << 8) | this.out[1]);
     if (err !== null) this.to.failed(err);
     else this.t.settle(this, res!, this.to);
   }
 
-  timeout(): void {
+  expire(): void {
     // Only cookie-less replies came: perhaps the server stopped sending cookies; accept that next time.
     if (this.rejected && this.cookie !== null) this.cookie.expected = false;
     this.finish(new UpstreamError('UPSTREAM_TIMEOUT', `${this.t.name} did not answer in ${this.timeoutMs} ms`), null);
@@ -169,6 +180,5 @@ class UdpExchange implements PoolWaiter {
   }
 }
 
-const timedOut = (x: UdpExchange): void => x.timeout();
 /** A marker: the reply was truncated. */
 const TRUNCATED = Buffer.alloc(0);
