@@ -5,6 +5,7 @@
  * counting down to its end), or, for answers that carry the SOA, when the serial moves.
  */
 import type { PackedAnswer } from '../dns/reply.js';
+import { StringTable } from '../string-table.js';
 
 export interface RenderedAnswer extends PackedAnswer {
   /** ms epoch: serve until then */
@@ -25,7 +26,8 @@ export function renderedAnswer(p: PackedAnswer, validUntil: number, serial: numb
 const MAX_ENTRIES = 100_000;
 
 export class RenderedAnswers {
-  private readonly byKey = new Map<string, RenderedAnswer>();
+  /** by question key: a StringTable, not a Map — one look-up per own-zone answer (src/string-table.ts) */
+  private readonly byKey = new StringTable<RenderedAnswer>();
   /** owner → the keys of answers made from it */
   private readonly byOwner = new Map<string, string[]>();
 
