@@ -8,6 +8,15 @@
  * bench/RESULTS.md). The seed is random per table, so crafted names cannot pile onto one probe
  * chain. Deletion shifts the chain back (no tombstones), so a table that churns stays short.
  */
+/** A key's hash: FNV-1a over its latin1 codes from `seed`, then murmur3's finalizer (the cache's index uses it too). */
+export function hashString(seed: number, key: string): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 export class StringTable<V> {
   private readonly seed = (Math.random() * 0x100000000) >>> 0;
   /** slot → entry id + 1, 0 when empty */
@@ -34,11 +43,7 @@ export class StringTable<V> {
   }
 
   private hashOf(key: string): number {
-    let h = this.seed ^ 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    return hashString(this.seed, key);
   }
 
   /** The table slot holding `key`, or -1. */

@@ -16,6 +16,7 @@ import type { PackedAnswer } from '../dns/reply.js';
 import type { Clock } from '../clock.js';
 import type { CacheOptions } from '../config/types.js';
 import { SlabArena } from './slab-arena.js';
+import { hashString } from '../string-table.js';
 
 /** What `store` made of an upstream answer: the answer to render now, and whether it is kept. */
 export interface StoredAnswer {
@@ -286,13 +287,9 @@ export class PacketCache {
     return NONE;
   }
 
-  /** The key's hash: FNV-1a over its latin1 codes from a random seed, then murmur3's finalizer. */
+  /** The key's hash, from a random seed per cache. */
   private hashOf(key: string): number {
-    let h = this.seed ^ 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    return hashString(this.seed, key);
   }
 
   private find(key: string): number {
