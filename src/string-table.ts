@@ -63,10 +63,6 @@ export class StringTable<V> {
     return i < 0 ? undefined : this.values[this.table[i] - 1];
   }
 
-  has(key: string): boolean {
-    return this.slotOf(key, this.hashOf(key)) >= 0;
-  }
-
   set(key: string, value: V): void {
     const h = this.hashOf(key);
     const at = this.slotOf(key, h);

@@ -139,7 +139,7 @@ class NativeSocket implements PooledSocket {
     const spare = taken ?? { rx: new ArrayBuffer(addon.BATCH * UPSTREAM_SLOT), meta: new ArrayBuffer(addon.BATCH * addon.META) };
     const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT, spare.rx, spare.meta);
     this.handle = s.handle;
-    this.buffers = { rx: s.rx, meta: s.meta };
+    this.buffers = spare; // ours, whatever the addon did with them: never a buffer it owns
     this.rx = Buffer.from(s.rx);
     this.meta = new Uint8Array(s.meta);
     try {
