@@ -182,6 +182,17 @@ describe('PacketCache', () => {
     expect(cache.peek('q1')).toBe(-1);
   });
 
+  it('keeps to the rows its index can name: past the cap the least recent entry makes room, and every key still finds its own answer', () => {
+    const cache = new PacketCache(opts, clock(), 100);
+    for (let i = 0; i < 300; i++) cache.store(`k${i}`, answer(`k${i}.example`, 300));
+    expect(cache.snapshot().entries).toBe(100);
+    for (let i = 0; i < 200; i++) expect(cache.peek(`k${i}`)).toBe(-1);
+    for (let i = 200; i < 300; i++) {
+      const v = cache.view(cache.peek(`k${i}`));
+      expect(v.bytes.toString('latin1', v.start + 12, v.end)).toContain(`k${i}`);
+    }
+  });
+
   it('stores a name again in place of its old entry, and answers bigger than any slot are served but not kept', () => {
     const cache = new PacketCache(opts, clock());
     cache.store('k', answer('a.example', 60));

@@ -56,13 +56,23 @@ const ENTRY_OVERHEAD = 56;
 const PREFETCHING = 1;
 const NEGATIVE = 2;
 const NONE = -1;
+/**
+ * An index cell is (the top 8 bits of the key's hash) << 24 | (row + 1): a probe that meets
+ * another key's cell usually tells from the cell alone, without reading that row's hash — a
+ * random memory access per occupied cell, 4% of a cache miss before (bench/RESULTS.md). Rows
+ * therefore stop at 2^24 - 1 (more than 1.7 GB of the smallest answers); past that, the least
+ * recent entry makes room.
+ */
+const ROW_BITS = 0xffffff;
+const TAG_BITS = 0xff000000 | 0;
+const MAX_ROWS = ROW_BITS;
 
 export class PacketCache {
   readonly stats: CacheStats = {
     entries: 0, bytes: 0, hits: 0, misses: 0, inserts: 0, evictions: 0, staleServed: 0, prefetches: 0, servfailCached: 0, slabBytes: 0,
   };
   private readonly arena = new SlabArena();
-  /** The index: row + 1 per cell (0 empty), linear probing from the key's hash, at most half full. */
+  /** The index: tag | row + 1 per cell (0 empty), linear probing from the key's hash, at most half full. */
   private table = new Int32Array(2048);
   private mask = 2047;
   private count = 0;
@@ -94,7 +104,8 @@ export class PacketCache {
   /** The answer `view` last filled: read it before the next call. */
   private readonly shown: PackedAnswer = { bytes: Buffer.alloc(0), start: 0, end: 0, bodyLen: 0 };
 
-  constructor(public options: CacheOptions, private readonly clock: Clock) {}
+  /** `maxRows` below 2^24 - 1 is for tests: the cap on entries that the index's cells allow. */
+  constructor(public options: CacheOptions, private readonly clock: Clock, private readonly maxRows = MAX_ROWS) {}
 
   /** Apply new options; a smaller size evicts the least recent entries down to it. */
   reconfigure(options: CacheOptions): void {
@@ -174,6 +185,7 @@ export class PacketCache {
   }
 
   servfailActive(key: string): boolean {
+    if (this.servfails.size === 0) return false; // the usual case, without hashing a new key string
     const until = this.servfails.get(key);
     if (until === undefined) return false;
     if (until > this.clock.now()) return true;
@@ -259,6 +271,7 @@ export class PacketCache {
       }
       if (slot < 0) slot = this.arena.alloc(cls, true);
     }
+    while (this.freeRows.length === 0 && this.rows >= this.maxRows && this.tail !== NONE) this.evict(this.tail);
     const id = this.row();
     this.hash[id] = h;
     this.keyLen[id] = klen;
@@ -299,10 +312,12 @@ export class PacketCache {
   private findHashed(key: string, h: number): number {
     const t = this.table;
     const mask = this.mask;
+    const tag = h & TAG_BITS;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = t[i];
       if (v === 0) return NONE;
-      const id = v - 1;
+      if ((v & TAG_BITS) !== tag) continue;
+      const id = (v & ROW_BITS) - 1;
       if (this.hash[id] === h && this.keyIs(id, key)) return id;
     }
   }
@@ -334,7 +349,7 @@ export class PacketCache {
     const mask = this.mask;
     let i = h & mask;
     while (t[i] !== 0) i = (i + 1) & mask;
-    t[i] = id + 1;
+    t[i] = (h & TAG_BITS) | (id + 1);
     this.count++;
   }
 
@@ -345,7 +360,7 @@ export class PacketCache {
     for (let j = 0; j < old.length; j++) {
       const v = old[j];
       if (v === 0) continue;
-      let i = this.hash[v - 1] & mask;
+      let i = this.hash[(v & ROW_BITS) - 1] & mask;
       while (t[i] !== 0) i = (i + 1) & mask;
       t[i] = v;
     }
@@ -358,11 +373,11 @@ export class PacketCache {
     const t = this.table;
     const mask = this.mask;
     let i = this.hash[id] & mask;
-    while (t[i] !== id + 1) i = (i + 1) & mask;
+    while ((t[i] & ROW_BITS) !== id + 1) i = (i + 1) & mask;
     t[i] = 0;
     this.count--;
     for (let j = (i + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hash[t[j] - 1] & mask;
+      const home = this.hash[(t[j] & ROW_BITS) - 1] & mask;
       // Row at j stays when its home lies cyclically in (i, j]; otherwise it moves into the hole.
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
       t[i] = t[j];

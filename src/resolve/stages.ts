@@ -19,7 +19,7 @@ import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext, Stage, StageResult } from './query-context.js';
 import { answerEmptyZone } from './special-zones.js';
 import { PendingReply } from './pending-reply.js';
-import { SlotMap } from '../slot-map.js';
+import { StringTable } from '../string-table.js';
 
 const ARPA = '\x04arpa\x00';
 
@@ -231,7 +231,7 @@ class ClientWait extends PendingReply implements FetchWaiter {
 
 export class ForwardStage implements Stage {
   /** Identical questions in flight share one upstream exchange. */
-  private readonly inflight = new SlotMap<string, Fetch>();
+  private readonly inflight = new StringTable<Fetch>();
   coalesced = 0;
 
   constructor(
