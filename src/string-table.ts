@@ -5,9 +5,17 @@
  * Why not a Map: every query brings its key as a new string, so `Map.get` first has V8 hash it in
  * the runtime and then probes in a builtin — 9.6% of an own-zone answer in `perf`, where the same
  * work inlined into the JIT's code is a loop over ~30 characters (the cache's index does the same;
- * bench/RESULTS.md). The seed is random per table, so crafted names cannot pile onto one probe
- * chain. Deletion shifts the chain back (no tombstones), so a table that churns stays short.
+ * bench/RESULTS.md). The seed is random (per table, or the process's KEY_SEED for question keys),
+ * so crafted names cannot pile onto one probe chain. Deletion shifts the chain back (no tombstones), so a table that churns stays short.
  */
+/**
+ * The seed of every question-key hash in this process: parseQuery hashes the key once
+ * (`ParsedQuery.keyHash`) and the cache, the forward stage's in-flight table and the own zone's
+ * rendered answers all probe with that one hash. Random per process, so crafted names cannot
+ * pile onto one probe chain.
+ */
+export const KEY_SEED = (Math.random() * 0x100000000) | 0;
+
 /** A key's hash: FNV-1a over its latin1 codes from `seed`, then murmur3's finalizer (the cache's index uses it too). */
 export function hashString(seed: number, key: string): number {
   let h = seed ^ 0x811c9dc5;
@@ -17,8 +25,16 @@ export function hashString(seed: number, key: string): number {
   return h ^ (h >>> 16);
 }
 
+/** `hashString` of the latin1 string whose codes are `b[0..n)`, without making the string. */
+export function hashBytes(seed: number, b: Uint8Array, n: number): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 export class StringTable<V> {
-  private readonly seed = (Math.random() * 0x100000000) >>> 0;
   /** slot → entry id + 1, 0 when empty */
   private table: Int32Array;
   private mask: number;
@@ -29,7 +45,8 @@ export class StringTable<V> {
   private used = 0;
   private count = 0;
 
-  constructor(capacity = 64) {
+  /** `seed`: KEY_SEED for tables of question keys, so callers may pass `ParsedQuery.keyHash`. */
+  constructor(capacity = 64, private readonly seed = (Math.random() * 0x100000000) | 0) {
     const entries = 1 << Math.ceil(Math.log2(Math.max(4, capacity)));
     this.table = new Int32Array(entries * 2);
     this.mask = entries * 2 - 1;
@@ -58,13 +75,12 @@ export class StringTable<V> {
     }
   }
 
-  get(key: string): V | undefined {
-    const i = this.slotOf(key, this.hashOf(key));
+  get(key: string, h = this.hashOf(key)): V | undefined {
+    const i = this.slotOf(key, h);
     return i < 0 ? undefined : this.values[this.table[i] - 1];
   }
 
-  set(key: string, value: V): void {
-    const h = this.hashOf(key);
+  set(key: string, value: V, h = this.hashOf(key)): void {
     const at = this.slotOf(key, h);
     if (at >= 0) {
       this.values[this.table[at] - 1] = value;
@@ -79,8 +95,8 @@ export class StringTable<V> {
     this.count++;
   }
 
-  delete(key: string): boolean {
-    let i = this.slotOf(key, this.hashOf(key));
+  delete(key: string, h = this.hashOf(key)): boolean {
+    let i = this.slotOf(key, h);
     if (i < 0) return false;
     const id = this.table[i] - 1;
     this.keys[id] = undefined;

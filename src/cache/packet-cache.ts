@@ -16,7 +16,7 @@ import type { PackedAnswer } from '../dns/reply.js';
 import type { Clock } from '../clock.js';
 import type { CacheOptions } from '../config/types.js';
 import { SlabArena } from './slab-arena.js';
-import { hashString } from '../string-table.js';
+import { hashString, KEY_SEED } from '../string-table.js';
 
 /** What `store` made of an upstream answer: the answer to render now, and whether it is kept. */
 export interface StoredAnswer {
@@ -76,8 +76,8 @@ export class PacketCache {
   private table = new Int32Array(2048);
   private mask = 2047;
   private count = 0;
-  /** Seeds the key hash: names are chosen by clients, so the probe sequences must not be. */
-  private readonly seed = (Math.random() * 0x100000000) | 0;
+  /** Seeds the key hash: names are chosen by clients, so the probe sequences must not be (the process's, so `ParsedQuery.keyHash` serves). */
+  private readonly seed = KEY_SEED;
   private servfails = new Map<string, number>();
   /** bytes counted against `maxBytes`: slots plus bookkeeping */
   private used = 0;
@@ -117,8 +117,8 @@ export class PacketCache {
   private at = 0;
 
   /** Hot path: a fresh entry, counted as a hit, or -1, counted as a miss. */
-  lookup(key: string): number {
-    const id = this.find(key);
+  lookup(key: string, h = this.hashOf(key)): number {
+    const id = this.findHashed(key, h);
     this.at = this.clock.now();
     if (id === NONE || this.expiresAt[id] <= this.at) {
       this.stats.misses++;
@@ -208,7 +208,7 @@ export class PacketCache {
    * Store a scanned upstream answer. Returns the answer to render this reply with (its own
    * bytes, not the slab's: coalesced waiters render it later) and whether it was cached.
    */
-  store(key: string, r: ScannedResponse): StoredAnswer {
+  store(key: string, r: ScannedResponse, h = this.hashOf(key)): StoredAnswer {
     const now = this.clock.now();
     const { minTtl, maxTtl, negativeTtl } = this.options;
     const body = r.body;
@@ -238,9 +238,9 @@ export class PacketCache {
     const answer = r.packed;
     let id = NONE;
     if (cacheable && ttl > 0) {
-      id = this.insert(key, answer, now + ttl * 1000, ttl, negative ? NEGATIVE : 0);
+      id = this.insert(key, h, answer, now + ttl * 1000, ttl, negative ? NEGATIVE : 0);
       if (id !== NONE) {
-        this.servfails.delete(key);
+        if (this.servfails.size > 0) this.servfails.delete(key);
         this.stats.inserts++;
       }
     }
@@ -248,8 +248,7 @@ export class PacketCache {
   }
 
   /** Copy an answer into a slot; -1 when it cannot be held (bigger than the biggest class, or than the whole budget). */
-  private insert(key: string, a: PackedAnswer, expiresAt: number, ttl: number, flags: number): number {
-    const h = this.hashOf(key);
+  private insert(key: string, h: number, a: PackedAnswer, expiresAt: number, ttl: number, flags: number): number {
     const old = this.findHashed(key, h);
     if (old !== NONE) this.remove(old);
     const len = a.end - a.start;

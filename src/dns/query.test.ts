@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeQuery } from '../../test/helpers/packets.js';
 import { ParseStatus, parseQuery } from './query.js';
 import { wireKey } from './name.js';
+import { hashString, KEY_SEED } from '../string-table.js';
 
 describe('parseQuery', () => {
   it('reads the question by offset and lower-cases the key', () => {
@@ -13,6 +14,15 @@ describe('parseQuery', () => {
     expect(q.name).toBe(wireKey('www.example.com'));
     expect(q.key.startsWith(q.name)).toBe(true);
     expect(q.key.length).toBe(q.name.length + 5);
+  });
+
+  it('hashes the key once, as the tables it is looked up in would (KEY_SEED), whatever the case the client sent', () => {
+    for (const [name, type] of [['WwW.Example.COM', 'AAAA'], ['a.b', 'A'], ['x.' + 'y'.repeat(60) + '.test', 'TXT']]) {
+      const q = parseQuery(makeQuery(name, type, { edns: 1232, dnssecOk: name === 'a.b' }));
+      expect(q.keyHash).toBe(hashString(KEY_SEED, q.key));
+      expect(parseQuery(makeQuery(name.toLowerCase(), type, { edns: 1232, dnssecOk: name === 'a.b' })).keyHash).toBe(q.keyHash);
+    }
+    expect(parseQuery(makeQuery('a.b', 'A')).keyHash).not.toBe(parseQuery(makeQuery('a.b', 'AAAA')).keyHash);
   });
 
   it('separates cache keys by type and by DO bit', () => {

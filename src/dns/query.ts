@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, HEADER_SIZE, OPT_COOKIE, OPT_PADDING, Opcode, RRType } from './constants.js';
 import { skipName } from './name.js';
+import { hashBytes, KEY_SEED } from '../string-table.js';
 
 export const ParseStatus = {
   OK: 0,
@@ -33,6 +34,8 @@ export interface ParsedQuery {
   name: string;
   /** Cache key: name + qtype + qclass + DO/CD, as latin1. */
   key: string;
+  /** hashString(KEY_SEED, key), made once here for every table the query is looked up in */
+  keyHash: number;
   edns: boolean;
   /** The most we may send back over UDP. */
   udpSize: number;
@@ -55,7 +58,7 @@ const scratch = Buffer.alloc(256 + 5);
 
 function blank(status: ParseStatus, id: number, flags1: number): ParsedQuery {
   return {
-    status, id, flags1, qnameEnd: HEADER_SIZE, questionEnd: HEADER_SIZE, qtype: 0, qclass: 0, name: '', key: '',
+    status, id, flags1, qnameEnd: HEADER_SIZE, questionEnd: HEADER_SIZE, qtype: 0, qclass: 0, name: '', key: '', keyHash: 0,
     edns: false, udpSize: CLASSIC_UDP_SIZE, dnssecOk: false, checkingDisabled: false, padding: false,
     authenticData: false, cookieAt: -1, cookieLen: 0, cookieOut: null, tsigAt: -1,
   };
@@ -167,6 +170,7 @@ export function parseQuery(buf: Uint8Array): ParsedQuery {
   // AD matters only without DO: with DO the upstream sets AD anyway (RFC 6840 §5.8).
   scratch[k++] = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0) | (q.authenticData && !q.dnssecOk ? 4 : 0);
   q.key = scratch.toString('latin1', 0, k);
+  q.keyHash = hashBytes(KEY_SEED, scratch, k);
   q.name = q.key.slice(0, nameLen);
   return q;
 }

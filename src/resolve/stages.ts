@@ -19,7 +19,7 @@ import type { LocalZone } from '../zone/local-zone.js';
 import type { QueryContext, Stage, StageResult } from './query-context.js';
 import { answerEmptyZone } from './special-zones.js';
 import { PendingReply } from './pending-reply.js';
-import { StringTable } from '../string-table.js';
+import { KEY_SEED, StringTable } from '../string-table.js';
 
 const ARPA = '\x04arpa\x00';
 
@@ -122,7 +122,7 @@ export class CacheStage implements Stage {
 
   handle(ctx: QueryContext): StageResult {
     const cache = this.cache;
-    const id = cache.lookup(ctx.q.key);
+    const id = cache.lookup(ctx.q.key, ctx.q.keyHash);
     if (id < 0) return undefined;
     if (cache.claimPrefetch(id)) this.prefetch(ctx);
     ctx.source = 'cache';
@@ -192,12 +192,12 @@ class Fetch implements GroupSink {
     }
     scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
     if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
-    this.stage.settled(q.key);
-    return this.stage.cache.store(q.key, scanned).answer;
+    this.stage.settled(q.key, q.keyHash);
+    return this.stage.cache.store(q.key, scanned, q.keyHash).answer;
   }
 
   failed(err: unknown): void {
-    this.stage.settled(this.q.key);
+    this.stage.settled(this.q.key, this.q.keyHash);
     for (const w of this.waiters) w.failed(err);
   }
 }
@@ -231,7 +231,7 @@ class ClientWait extends PendingReply implements FetchWaiter {
 
 export class ForwardStage implements Stage {
   /** Identical questions in flight share one upstream exchange. */
-  private readonly inflight = new StringTable<Fetch>();
+  private readonly inflight = new StringTable<Fetch>(64, KEY_SEED);
   coalesced = 0;
 
   constructor(
@@ -260,7 +260,7 @@ export class ForwardStage implements Stage {
   /** Ask upstream (or join the identical question already asked); `w` hears the stored answer. */
   private join(ctx: Pick<QueryContext, 'q' | 'query' | 'route'>, w: FetchWaiter): void {
     const { q } = ctx;
-    const running = this.inflight.get(q.key);
+    const running = this.inflight.get(q.key, q.keyHash);
     if (running !== undefined) {
       this.coalesced++;
       running.join(w);
@@ -269,13 +269,13 @@ export class ForwardStage implements Stage {
     const group = ctx.route?.kind === 'forward' ? ctx.route.group : this.defaultGroup();
     const f = new Fetch(this, q, ctx.query, w);
     // In the table before the group is asked: its outcome may come back before `ask` returns.
-    this.inflight.set(q.key, f);
+    this.inflight.set(q.key, f, q.keyHash);
     group.ask(upstreamQuery(ctx.query, ctx), f);
   }
 
   /** @internal the fetch for `key` is over: the next identical question asks again */
-  settled(key: string): void {
-    this.inflight.delete(key);
+  settled(key: string, hash: number): void {
+    this.inflight.delete(key, hash);
   }
 
   /** Every upstream failed: a stale answer if we have one, else SERVFAIL (remembered briefly). */

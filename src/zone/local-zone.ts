@@ -268,7 +268,7 @@ export class LocalZone {
   rendered(apex: Apex, q: ParsedQuery, query: Uint8Array): PackedAnswer | null | undefined {
     const now = Date.now();
     const serial = this.zoneLayers.serial;
-    const hit = this.renderedAnswers.get(q.key, now, serial);
+    const hit = this.renderedAnswers.get(q.key, q.keyHash, now, serial);
     if (hit !== undefined) return hit;
     const owners: string[] = [];
     const leaves: { chase?: string } = {};
@@ -284,7 +284,7 @@ export class LocalZone {
       if (r.expires !== undefined) validUntil = Math.min(validUntil, (r.expires - ttlNow(r, now / 1000)) * 1000);
     }
     const e = renderedAnswer(packAnswer(body), validUntil, carriesSerial ? serial : -1);
-    this.renderedAnswers.put(q.key, owners, e);
+    this.renderedAnswers.put(q.key, q.keyHash, owners, e);
     return e;
   }
 

@@ -5,7 +5,7 @@
  * counting down to its end), or, for answers that carry the SOA, when the serial moves.
  */
 import type { PackedAnswer } from '../dns/reply.js';
-import { StringTable } from '../string-table.js';
+import { KEY_SEED, StringTable } from '../string-table.js';
 
 export interface RenderedAnswer extends PackedAnswer {
   /** ms epoch: serve until then */
@@ -27,24 +27,24 @@ const MAX_ENTRIES = 100_000;
 
 export class RenderedAnswers {
   /** by question key: a StringTable, not a Map — one look-up per own-zone answer (src/string-table.ts) */
-  private readonly byKey = new StringTable<RenderedAnswer>();
+  private readonly byKey = new StringTable<RenderedAnswer>(64, KEY_SEED);
   /** owner → the keys of answers made from it */
   private readonly byOwner = new Map<string, string[]>();
 
   /** Hot path: the answer for this question key, if still true. */
-  get(key: string, nowMs: number, serial: number): RenderedAnswer | undefined {
-    const e = this.byKey.get(key);
+  get(key: string, hash: number, nowMs: number, serial: number): RenderedAnswer | undefined {
+    const e = this.byKey.get(key, hash);
     if (e === undefined) return undefined;
     if (e.validUntil <= nowMs || (e.serial !== -1 && e.serial !== serial)) {
-      this.byKey.delete(key);
+      this.byKey.delete(key, hash);
       return undefined;
     }
     return e;
   }
 
-  put(key: string, owners: readonly string[], e: RenderedAnswer): void {
+  put(key: string, hash: number, owners: readonly string[], e: RenderedAnswer): void {
     if (this.byKey.size >= MAX_ENTRIES) this.clear();
-    this.byKey.set(key, e);
+    this.byKey.set(key, e, hash);
     for (const o of owners) {
       const keys = this.byOwner.get(o);
       if (keys === undefined) this.byOwner.set(o, [key]);
