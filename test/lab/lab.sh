@@ -34,12 +34,25 @@ NS() { echo "$P-$1"; }
 # WireGuard interface names (UAPI sockets live in /var/run/wireguard, shared by every namespace)
 WG_GW=$(echo "${P}wg" | cut -c1-15); WG_RMT=$(echo "${P}wr" | cut -c1-15)
 
-# wait_wg IFNAME NETNS: until wg can talk to a wireguard-go just started
-wait_wg() {
-  i=0
-  until ip netns exec "$2" wg show "$1" listen-port >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -gt 100 ] && { echo "wireguard-go $1 did not come up" >&2; exit 1; }
-    sleep 0.05
+# start_wg NAME NETNS IFNAME: wireguard-go in NETNS, until wg can talk to it. Started again (up to
+# three times) when it exits first: once in a CI run it quit at start with "Failed to listen on
+# uapi socket: no such file or directory" while other tests' wireguard-go came and went.
+start_wg() {
+  t=0
+  while :; do
+    t=$((t + 1))
+    run_bg "$1" "$2" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go -f "$3"
+    i=0
+    until ip netns exec "$2" wg show "$3" listen-port >/dev/null 2>&1; do
+      i=$((i + 1))
+      if ! kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; then
+        [ $t -ge 3 ] && { echo "wireguard-go $3 exited at start: $(cat "$S/$1.log")" >&2; exit 1; }
+        continue 2
+      fi
+      [ $i -gt 100 ] && { echo "wireguard-go $3 did not come up" >&2; exit 1; }
+      sleep 0.05
+    done
+    return 0
   done
 }
 
@@ -302,9 +315,8 @@ EOF
   "$NODE" "$REPO/bin/edgedns.js" wg init -c "$S/gwa/edgedns.yaml" >/dev/null 2>&1
   "$NODE" "$REPO/bin/edgedns.js" wg add-peer remote -c "$S/gwa/edgedns.yaml" >"$S/rmt.conf" 2>/dev/null
   chmod 600 "$S/rmt.conf"
-  run_bg wg-a "$(NS gwa)" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go -f "$WG_GW"
-  run_bg wg-rmt "$(NS rmt)" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go -f "$WG_RMT"
-  wait_wg "$WG_GW" "$(NS gwa)"; wait_wg "$WG_RMT" "$(NS rmt)"
+  start_wg wg-a "$(NS gwa)" "$WG_GW"
+  start_wg wg-rmt "$(NS rmt)" "$WG_RMT"
   wg-quick strip "$S/rmt.conf" >"$S/rmt.stripped"; chmod 600 "$S/rmt.stripped"
   ip netns exec "$(NS rmt)" wg setconf "$WG_RMT" "$S/rmt.stripped"
   ip -n "$(NS rmt)" addr add "$(sed -n 's/^Address = \([^,]*\).*/\1/p' "$S/rmt.conf")" dev "$WG_RMT"
