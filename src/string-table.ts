@@ -20,15 +20,17 @@ export const KEY_SEED = (Math.random() * 0x100000000) | 0;
 export function hashString(seed: number, key: string): number {
   let h = seed ^ 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return finalMix(h);
 }
 
 /** `hashString` of the latin1 string whose codes are `b[0..n)`, without making the string. */
 export function hashBytes(seed: number, b: Uint8Array, n: number): number {
   let h = seed ^ 0x811c9dc5;
   for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return finalMix(h);
+}
+
+function finalMix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
