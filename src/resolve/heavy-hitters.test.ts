@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXACT_MAX_QPS, HeavyHitters } from './heavy-hitters.js';
+import { EXACT_MAX_QPS, HeavyHitters, SAMPLE } from './heavy-hitters.js';
 
 describe('HeavyHitters', () => {
   it('counts exactly at home-gateway rates: 3 queries are 3, never above the total', () => {
@@ -35,5 +35,19 @@ describe('HeavyHitters', () => {
     clock.t = 6 * 60_000;
     for (let i = 0; i < 400; i++) { hh.add('new.example'); clock.t += 10; }
     expect(hh.top()).toEqual([{ key: 'new.example', count: 400 }]);
+  });
+  it('names that are mostly new: the hot ones keep exact counts, the new ones get in sampled once the window has pruned', () => {
+    const clock = { t: 0 };
+    const hh = new HeavyHitters(() => clock.t);
+    const step = 1000 / (EXACT_MAX_QPS / 2); // an exact rate
+    for (let i = 0; i < 50_000; i++) {
+      const r = i % 10;
+      hh.add(r < 2 ? 'hot.example' : r === 2 ? 'warm.example' : `cold${i}.example`);
+      clock.t += step;
+    }
+    const top = hh.top(40);
+    expect(top.slice(0, 2)).toEqual([{ key: 'hot.example', count: 10_000 }, { key: 'warm.example', count: 5_000 }]);
+    for (const e of top.slice(2)) expect(e.count).toBeLessThanOrEqual(SAMPLE);
+    expect(hh.estimated()).toBe(true);
   });
 });

@@ -126,7 +126,8 @@ class NativeSocket implements PooledSocket {
   used = 0;
   retired = false;
   private readonly handle: unknown;
-  private readonly rx: Buffer;
+  /** a plain Uint8Array: its subarray is the cheapest view to copy an answer from */
+  private readonly rx: Uint8Array;
   private readonly meta: Uint8Array;
   private readonly buffers: { rx: ArrayBuffer; meta: ArrayBuffer };
   /** it took a retired socket's buffers */
@@ -140,7 +141,7 @@ class NativeSocket implements PooledSocket {
     const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT, spare.rx, spare.meta);
     this.handle = s.handle;
     this.buffers = spare; // ours, whatever the addon did with them: never a buffer it owns
-    this.rx = Buffer.from(s.rx);
+    this.rx = new Uint8Array(s.rx);
     this.meta = new Uint8Array(s.meta);
     try {
       addon.connect(this.handle, host, port);
@@ -163,7 +164,7 @@ class NativeSocket implements PooledSocket {
       if (w === undefined) continue;
       // Its own copy: the slots are reused by the next batch, and the answer is kept (cached, coalesced).
       const msg = Buffer.allocUnsafe(len);
-      this.rx.copy(msg, 0, at, at + len);
+      msg.set(this.rx.subarray(at, at + len));
       w.message(msg);
     }
   }
