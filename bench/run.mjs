@@ -319,13 +319,17 @@ async function main() {
     const p99Runs = new Map(p99Servers.map((s) => [s.name, []]));
     for (let r = 0; r < RUNS; r++) {
       for (const s of p99Servers) {
+        // CPU per query at this rate: each query mostly wakes the server alone, so this is the cost the tail is made of
+        const cpu0 = cpuSeconds(s.p.child.pid);
         const out = sh('taskset', ['-c', '0', process.execPath, join(root, 'bench', 'p99.mjs'), String(s.port), '10000', String(SECONDS), join(RUN, 'queries.txt')]);
-        p99Runs.get(s.name).push(JSON.parse(out.trim().split('\n').at(-1)));
+        const run = JSON.parse(out.trim().split('\n').at(-1));
+        run.cpuUs = ((cpuSeconds(s.p.child.pid) - cpu0) * 1e6) / run.answered;
+        p99Runs.get(s.name).push(run);
         console.log(`p99 run ${r + 1}/${RUNS} ${s.name}: ${JSON.stringify(p99Runs.get(s.name).at(-1))}`);
       }
     }
     for (const [name, runs] of p99Runs) {
-      results.p99[name] = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), p99Min: Math.min(...runs.map((x) => x.p99)), p99Max: Math.max(...runs.map((x) => x.p99)), p999: median(runs.map((x) => x.p999)), lost: runs.reduce((a, x) => a + x.sent - x.answered, 0) };
+      results.p99[name] = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), p99Min: Math.min(...runs.map((x) => x.p99)), p99Max: Math.max(...runs.map((x) => x.p99)), p999: median(runs.map((x) => x.p999)), lost: runs.reduce((a, x) => a + x.sent - x.answered, 0), cpuUs: median(runs.map((x) => x.cpuUs)) };
     }
   }
   if (SUITES.includes('leases')) results.leases = await leasesSuite();
@@ -394,9 +398,9 @@ Target: cache miss ≥ 1.0× dnsdist — ${pct(res.miss.edgedns?.median, res.mis
 
 ` : ''}${res.p99 ? `## Latency at 10,000 qps (cache hits, a steady rate, \`bench/p99.mjs\`)
 
-| server | p50 ms | p99 ms (median) | p99 ms (min–max) | p99.9 ms | unanswered |
-| --- | --- | --- | --- | --- | --- |
-${Object.entries(res.p99).map(([n, x]) => `| ${n} | ${x.p50.toFixed(3)} | ${x.p99.toFixed(3)} | ${x.p99Min.toFixed(3)}–${x.p99Max.toFixed(3)} | ${x.p999.toFixed(3)} | ${x.lost} |`).join('\n')}
+| server | p50 ms | p99 ms (median) | p99 ms (min–max) | p99.9 ms | unanswered | CPU µs per query |
+| --- | --- | --- | --- | --- | --- | --- |
+${Object.entries(res.p99).map(([n, x]) => `| ${n} | ${x.p50.toFixed(3)} | ${x.p99.toFixed(3)} | ${x.p99Min.toFixed(3)}–${x.p99Max.toFixed(3)} | ${x.p999.toFixed(3)} | ${x.lost} | ${x.cpuUs === undefined || Number.isNaN(x.cpuUs) ? '—' : x.cpuUs.toFixed(1)} |`).join('\n')}
 
 Target: p99 at 10k qps ≤ Unbound's — edgedns ${res.p99.edgedns && res.p99.unbound ? `${(res.p99.edgedns.p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's p99` : '—'}.
 

@@ -59,6 +59,6 @@ edgedns \`zone.records\` against Unbound \`local-data\` (one thread), the same 1
 | edgedns | ${fmt(e.median)} | ${fmt(e.min)}–${fmt(e.max)} | ${e.rss.toFixed(0)} | ${((e.median / u.median) * 100).toFixed(0)}% |
 | unbound | ${fmt(u.median)} | ${fmt(u.min)}–${fmt(u.max)} | ${u.rss.toFixed(0)} | 100% |
 
-Targets: own zone ≥ 1.0× Unbound local-data — **${(e.median / u.median).toFixed(2)}×**${cacheHit ? `; ≥ 0.95× edgedns's own cache hit (${fmt(cacheHit)} in this run) — **${(e.median / cacheHit).toFixed(2)}×**` : ''}.
+Targets: own zone ≥ 1.0× Unbound local-data — **${(e.median / u.median).toFixed(2)}×**${cacheHit ? `; ≥ 0.95× edgedns's own cache hit (${fmt(cacheHit)} in this run) — **${(e.median / cacheHit).toFixed(3)}×**` : ''}.
 `;
 }
