@@ -41,8 +41,8 @@ class Window {
     if (this.pruned) {
       // Past CAPACITY keys the counts are estimates anyway: a new key gets in about one time in
       // SAMPLE (a random gap) and counts for the SAMPLE it stands for. Letting every one in made
-      // a prune every CAPACITY/2 new names, and the Map's inserts, deletes and rehashes cost
-      // ~2 µs a query at 10k queries/s of names that are mostly new (bench/RESULTS.md).
+      // a prune every CAPACITY/2 new names: with names that are mostly new, the Map's inserts,
+      // deletes and rehashes were the largest allocation site at 10k queries/s (bench/RESULTS.md).
       if (--this.admit > 0) return;
       this.admit = 1 + Math.floor(Math.random() * (2 * SAMPLE - 1));
       by *= SAMPLE;
@@ -51,26 +51,18 @@ class Window {
     this.counts.set(key, by);
   }
 
-  /**
-   * Keep the largest half (ties at the threshold cut arbitrarily). Allocation-free but for one
-   * view: the counts go to a shared scratch array and a native numeric sort finds the threshold,
-   * and Map.forEach (not for…of) walks the entries without an entry array each. The spread, the
-   * comparator sort and the iterators made a prune cost ~110 ns a query when every name is new.
-   */
+  /** Keep the largest half (ties at the threshold cut arbitrarily). */
   private prune(): void {
     this.pruned = true;
     const keep = CAPACITY / 2;
-    const counts = this.counts;
-    let n = 0;
-    counts.forEach((v) => { scratch[n++] = v; });
-    const threshold = scratch.subarray(0, n).sort()[n - keep];
-    counts.forEach((v, k) => { if (v < threshold) counts.delete(k); });
-    if (counts.size > keep) counts.forEach((v, k) => { if (v === threshold && counts.size > keep) counts.delete(k); });
+    const threshold = [...this.counts.values()].sort((a, b) => b - a)[keep - 1];
+    for (const [k, v] of this.counts) if (v < threshold) this.counts.delete(k);
+    for (const [k, v] of this.counts) {
+      if (this.counts.size <= keep) break;
+      if (v === threshold) this.counts.delete(k);
+    }
   }
 }
-
-/** One for every window: prunes never overlap (single-threaded, and a prune never yields). */
-const scratch = new Float64Array(CAPACITY);
 
 export interface TopEntry {
   key: string;
