@@ -325,7 +325,7 @@ async function main() {
         const run = JSON.parse(out.trim().split('\n').at(-1));
         run.cpuUs = ((cpuSeconds(s.p.child.pid) - cpu0) * 1e6) / run.answered;
         p99Runs.get(s.name).push(run);
-        console.log(`p99 run ${r + 1}/${RUNS} ${s.name}: ${JSON.stringify(p99Runs.get(s.name).at(-1))}`);
+        console.log(`p99 run ${r + 1}/${RUNS} ${s.name}: ${JSON.stringify(run)}`);
       }
     }
     for (const [name, runs] of p99Runs) {

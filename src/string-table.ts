@@ -6,13 +6,13 @@
  * the runtime and then probes in a builtin — 9.6% of an own-zone answer in `perf`, where the same
  * work inlined into the JIT's code is a loop over ~30 characters (the cache's index does the same;
  * bench/RESULTS.md). The seed is random (per table, or the process's KEY_SEED for question keys),
- * so crafted names cannot pile onto one probe chain. Deletion shifts the chain back (no tombstones), so a table that churns stays short.
+ * so crafted names cannot pile onto one probe chain. Deletion shifts the chain back (no
+ * tombstones), so a table that churns stays short.
  */
 /**
  * The seed of every question-key hash in this process: parseQuery hashes the key once
  * (`ParsedQuery.keyHash`) and the cache, the forward stage's in-flight table and the own zone's
- * rendered answers all probe with that one hash. Random per process, so crafted names cannot
- * pile onto one probe chain.
+ * rendered answers all probe with that one hash.
  */
 export const KEY_SEED = (Math.random() * 0x100000000) | 0;
 

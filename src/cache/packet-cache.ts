@@ -76,8 +76,6 @@ export class PacketCache {
   private table = new Int32Array(2048);
   private mask = 2047;
   private count = 0;
-  /** Seeds the key hash: names are chosen by clients, so the probe sequences must not be (the process's, so `ParsedQuery.keyHash` serves). */
-  private readonly seed = KEY_SEED;
   private servfails = new Map<string, number>();
   /** bytes counted against `maxBytes`: slots plus bookkeeping */
   private used = 0;
@@ -299,9 +297,12 @@ export class PacketCache {
     return NONE;
   }
 
-  /** The key's hash, from a random seed per cache. */
+  /**
+   * The key's hash. Seeded with the process's random KEY_SEED: names are chosen by clients, so
+   * the probe sequences must not be, and `ParsedQuery.keyHash` is this same hash.
+   */
   private hashOf(key: string): number {
-    return hashString(this.seed, key);
+    return hashString(KEY_SEED, key);
   }
 
   private find(key: string): number {
