@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq and a bare
-// Node UDP echo (the ceiling). Cache-hit workload: 10,000 names, warmed first. Servers run on
+// edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq, dnsdist, a bare
+// Node UDP echo (the ceiling) and, for p99, a C echo (the floor). Cache-hit workload: 10,000 names, warmed first. Servers run on
 // core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
 // Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
@@ -316,7 +316,19 @@ async function main() {
     // Interleaved like the other suites: a tail measure is what the machine's drift moves most.
     results.p99 = {};
     const p99Servers = servers.filter((x) => x.name !== 'node-echo');
+    // The floor: bench/c-echo.c, a C echo that does no DNS work, so its p99 is the machine's own tail.
+    try {
+      sh('cc', ['-O2', '-o', join(RUN, 'c-echo'), join(root, 'bench', 'c-echo.c')]);
+      const floor = { name: 'c-echo (floor)', port: 53534, p: start('c-echo', join(RUN, 'c-echo'), ['53534']) };
+      await waitUdp(floor.port);
+      p99Servers.push(floor);
+    } catch (e) {
+      console.log(`p99: no C echo floor this run (${e.message.split('\n')[0]})`);
+    }
     const p99Runs = new Map(p99Servers.map((s) => [s.name, []]));
+    // Two seconds flat out first, for every server: run alone (`--suites p99`), edgedns would
+    // otherwise meet the paced load with its JIT still compiling on the same core.
+    for (const s of p99Servers) dnsperf(s.port, join(RUN, 'queries.txt'), ['-l', '2']);
     for (let r = 0; r < RUNS; r++) {
       for (const s of p99Servers) {
         // CPU per query at this rate: each query mostly wakes the server alone, so this is the cost the tail is made of
@@ -402,7 +414,7 @@ Target: cache miss ≥ 1.0× dnsdist — ${pct(res.miss.edgedns?.median, res.mis
 | --- | --- | --- | --- | --- | --- | --- |
 ${Object.entries(res.p99).map(([n, x]) => `| ${n} | ${x.p50.toFixed(3)} | ${x.p99.toFixed(3)} | ${x.p99Min.toFixed(3)}–${x.p99Max.toFixed(3)} | ${x.p999.toFixed(3)} | ${x.lost} | ${x.cpuUs === undefined || Number.isNaN(x.cpuUs) ? '—' : x.cpuUs.toFixed(1)} |`).join('\n')}
 
-Target: p99 at 10k qps ≤ Unbound's — edgedns ${res.p99.edgedns && res.p99.unbound ? `${(res.p99.edgedns.p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's p99` : '—'}.
+Target: p99 at 10k qps ≤ Unbound's — edgedns ${res.p99.edgedns && res.p99.unbound ? `${(res.p99.edgedns.p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's p99` : '—'}.${res.p99['c-echo (floor)'] && res.p99.unbound ? ` The floor (\`bench/c-echo.c\`, an echo that does no DNS work) had a p99 of ${res.p99['c-echo (floor)'].p99.toFixed(3)} ms (${res.p99['c-echo (floor)'].p99Min.toFixed(3)}–${res.p99['c-echo (floor)'].p99Max.toFixed(3)}), ${(res.p99['c-echo (floor)'].p99 / res.p99.unbound.p99).toFixed(2)}× Unbound's in the same runs: a difference between servers smaller than the floor's own spread is the machine's tail, not theirs.` : ''}
 
 ` : ''}${res.zone ? zoneSection(res.zone, res.udp?.edgedns?.median) : ''}${res.tcp ? `## TCP (\`dnsperf -m tcp -c 10\`)
 
