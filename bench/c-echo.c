@@ -1,8 +1,9 @@
 /*
- * The floor of the p99 suite: a UDP echo in C on epoll + recvmmsg/sendmmsg (the loop shape of
- * Unbound's libevent and of edgedns's addon), which sets QR and sends the query back. It does no
- * DNS work at all, so its tail at 10,000 qps is what the machine alone adds: a server's p99 is
- * read against it. Built by bench/run.mjs with the system compiler; `c-echo PORT` on 127.0.0.1.
+ * The floor of the p99 suite: a UDP echo in C, woken by epoll as Unbound and edgedns are, reading
+ * and writing in recvmmsg/sendmmsg batches as edgedns's addon does; it sets QR and sends the query
+ * back. It does no DNS work at all, so its tail at 10,000 qps is what the machine alone adds: a
+ * server's p99 is read against it. Built by bench/run.mjs with the system compiler; `c-echo PORT`
+ * listens on 127.0.0.1.
  */
 #define _GNU_SOURCE
 #include <netinet/in.h>

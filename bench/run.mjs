@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq, dnsdist, a bare
-// Node UDP echo (the ceiling) and, for p99, a C echo (the floor). Cache-hit workload: 10,000 names, warmed first. Servers run on
-// core 1, dnsperf on core 0. Everything listens on loopback; NSD on 127.0.0.2 is the upstream.
+// edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq, dnsdist, a
+// bare Node UDP echo (the ceiling) and, for p99, a C echo (the floor). Cache-hit workload: 10,000
+// names, warmed first. Servers run on core 1, dnsperf on core 0. Everything listens on loopback;
+// NSD on 127.0.0.2 is the upstream.
 // Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
