@@ -27,10 +27,9 @@ class Window {
   total = 0;
   sampled = false;
   pruned = false;
-  constructor(readonly start: number) {}
-
   /** countdown to the next new key let in, once the window has pruned */
   private admit = 1;
+  constructor(readonly start: number) {}
 
   add(key: string, by: number): void {
     const c = this.counts.get(key);
