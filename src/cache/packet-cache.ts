@@ -17,6 +17,7 @@ import type { Clock } from '../clock.js';
 import type { CacheOptions } from '../config/types.js';
 import { SlabArena } from './slab-arena.js';
 import { hashString, KEY_SEED } from '../string-table.js';
+import { copyBytes, put32, u16, u32, writeLatin1 } from '../dns/bytes.js';
 
 /** What `store` made of an upstream answer: the answer to render now, and whether it is kept. */
 export interface StoredAnswer {
@@ -209,7 +210,7 @@ export class PacketCache {
   store(key: string, r: ScannedResponse, h = this.hashOf(key)): StoredAnswer {
     const now = this.clock.now();
     const { minTtl, maxTtl, negativeTtl } = this.options;
-    const body = r.body;
+    const { bytes, start, end, bodyLen } = r.packed;
     let ttl: number;
     let cacheable = !r.truncated;
     const negative = r.rcode === Rcode.NXDOMAIN || (r.rcode === Rcode.NOERROR && r.answerCount === 0);
@@ -219,14 +220,14 @@ export class PacketCache {
         cacheable = false; // RFC 2308 §5: no SOA, no negative caching
       } else {
         ttl = Math.min(Math.max(r.negativeTtl, minTtl), negativeTtl, maxTtl);
-        for (const i of r.soaIndexes) body.writeUInt32BE(ttl, r.ttlOffsets[i]);
+        for (const i of r.soaIndexes) put32(bytes, r.ttlAt(i), ttl);
       }
     } else if (r.rcode === Rcode.NOERROR) {
-      const offsets = r.ttlOffsets;
-      ttl = offsets.length === 0 ? 0 : Infinity;
-      for (let i = 0; i < offsets.length; i++) {
-        const t = Math.min(Math.max(body.readUInt32BE(offsets[i]), minTtl), maxTtl);
-        body.writeUInt32BE(t, offsets[i]);
+      ttl = end - start === bodyLen ? 0 : Infinity;
+      for (let p = start + bodyLen; p < end; p += 2) {
+        const at = start + u16(bytes, p);
+        const t = Math.min(Math.max(u32(bytes, at), minTtl), maxTtl);
+        put32(bytes, at, t);
         if (t < ttl) ttl = t;
       }
     } else {
@@ -282,8 +283,8 @@ export class PacketCache {
     this.bodyLen[id] = a.bodyLen;
     const chunk = this.arena.chunk(cls, slot);
     const at = this.arena.offset(cls, slot);
-    chunk.write(key, at, klen, 'latin1');
-    a.bytes.copy(chunk, at + klen, a.start, a.end);
+    writeLatin1(chunk, key, at);
+    copyBytes(a.bytes, a.start, a.end, chunk, at + klen);
     this.linkHead(id);
     this.index(id, h);
     this.used += cost;

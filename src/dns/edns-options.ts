@@ -8,6 +8,7 @@ import { Buffer } from 'node:buffer';
 import { OPT_COOKIE, RRType } from './constants.js';
 import { skipRR } from './query.js';
 import { skipName } from './name.js';
+import { copyBytes, put16, u16, u32 } from './bytes.js';
 
 export const OPT_TCP_KEEPALIVE = 11;
 export const QUERY_PAD_BLOCK = 128;
@@ -17,13 +18,13 @@ export function findOpt(msg: Buffer): number {
   let off = skipName(msg, 12);
   if (off < 0) return -1;
   off += 4;
-  const counts = msg.readUInt16BE(6) + msg.readUInt16BE(8);
+  const counts = u16(msg, 6) + u16(msg, 8);
   for (let i = 0; i < counts; i++) {
     off = skipRR(msg, off);
     if (off < 0) return -1;
   }
-  for (let i = 0, ar = msg.readUInt16BE(10); i < ar; i++) {
-    if (msg[off] === 0 && off + 3 <= msg.length && msg.readUInt16BE(off + 1) === RRType.OPT) return off;
+  for (let i = 0, ar = u16(msg, 10); i < ar; i++) {
+    if (msg[off] === 0 && off + 3 <= msg.length && u16(msg, off + 1) === RRType.OPT) return off;
     off = skipRR(msg, off);
     if (off < 0) return -1;
   }
@@ -67,11 +68,11 @@ export function cookieOption(client: Buffer, server: Buffer | null): Buffer {
 /** `msg` with `option` (whole, code and length included) added to its OPT, which must be last: one copy. */
 export function withOption(msg: Buffer, option: Buffer): Buffer {
   const opt = findOpt(msg);
-  if (opt < 0 || opt + 11 > msg.length || opt + 11 + msg.readUInt16BE(opt + 9) !== msg.length) return Buffer.from(msg);
+  if (opt < 0 || opt + 11 > msg.length || opt + 11 + u16(msg, opt + 9) !== msg.length) return Buffer.from(msg);
   const out = Buffer.allocUnsafe(msg.length + option.length);
-  msg.copy(out, 0);
-  option.copy(out, msg.length);
-  out.writeUInt16BE(msg.readUInt16BE(opt + 9) + option.length, opt + 9);
+  copyBytes(msg, 0, msg.length, out, 0);
+  copyBytes(option, 0, option.length, out, msg.length);
+  put16(out, opt + 9, u16(msg, opt + 9) + option.length);
   return out;
 }
 
@@ -81,12 +82,12 @@ export function minTtl(msg: Buffer): number {
   if (off < 0 || msg.length < 12) return 0;
   off += 4;
   let min = Infinity;
-  const n = msg.readUInt16BE(6) + msg.readUInt16BE(8);
+  const n = u16(msg, 6) + u16(msg, 8);
   for (let i = 0; i < n; i++) {
     const nameEnd = skipName(msg, off);
     if (nameEnd < 0 || nameEnd + 10 > msg.length) return 0;
-    min = Math.min(min, msg.readUInt32BE(nameEnd + 4));
-    off = nameEnd + 10 + msg.readUInt16BE(nameEnd + 8);
+    min = Math.min(min, u32(msg, nameEnd + 4));
+    off = nameEnd + 10 + u16(msg, nameEnd + 8);
   }
   return Number.isFinite(min) ? min : 0;
 }
@@ -96,10 +97,10 @@ export function responseCookie(msg: Buffer): { cookie: Buffer | null; rcode: num
   const opt = findOpt(msg);
   if (opt < 0 || opt + 11 > msg.length) return null;
   const rcode = (msg[opt + 5] << 4) | (msg[3] & 0x0f);
-  const end = Math.min(msg.length, opt + 11 + msg.readUInt16BE(opt + 9));
+  const end = Math.min(msg.length, opt + 11 + u16(msg, opt + 9));
   for (let o = opt + 11; o + 4 <= end;) {
-    const code = msg.readUInt16BE(o);
-    const len = msg.readUInt16BE(o + 2);
+    const code = u16(msg, o);
+    const len = u16(msg, o + 2);
     if (code === OPT_COOKIE && o + 4 + len <= end) return { cookie: msg.subarray(o + 4, o + 4 + len), rcode };
     o += 4 + len;
   }

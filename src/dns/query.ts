@@ -7,6 +7,7 @@ import { Buffer } from 'node:buffer';
 import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, HEADER_SIZE, OPT_COOKIE, OPT_PADDING, Opcode, RRType } from './constants.js';
 import { skipName } from './name.js';
 import { hashBytes, KEY_SEED } from '../string-table.js';
+import { latin1 } from './bytes.js';
 
 export const ParseStatus = {
   OK: 0,
@@ -169,7 +170,7 @@ export function parseQuery(buf: Uint8Array): ParsedQuery {
   scratch[k++] = qclass & 0xff;
   // AD matters only without DO: with DO the upstream sets AD anyway (RFC 6840 §5.8).
   scratch[k++] = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0) | (q.authenticData && !q.dnssecOk ? 4 : 0);
-  q.key = scratch.toString('latin1', 0, k);
+  q.key = latin1(scratch, 0, k);
   q.keyHash = hashBytes(KEY_SEED, scratch, k);
   q.name = q.key.slice(0, nameLen);
   return q;

@@ -10,6 +10,7 @@ import { Buffer } from 'node:buffer';
 import { EDNS_UDP_SIZE, HEADER_SIZE, OPT_COOKIE, OPT_PADDING, RRType } from './constants.js';
 import { skipName } from './name.js';
 import type { ParsedQuery } from './query.js';
+import { copyBytes, put16, put32, u16, u32 } from './bytes.js';
 
 /**
  * A stored answer: bytes[start, start + bodyLen) is the response body (a complete response
@@ -45,24 +46,24 @@ function optLength(q: ParsedQuery, contentLen: number, padBlock: PadBlock): numb
 
 function writeOpt(out: Buffer, at: number, q: ParsedQuery, optLen: number, extRcode: number): void {
   out[at] = 0;
-  out.writeUInt16BE(RRType.OPT, at + 1);
-  out.writeUInt16BE(EDNS_UDP_SIZE, at + 3);
+  put16(out, at + 1, RRType.OPT);
+  put16(out, at + 3, EDNS_UDP_SIZE);
   out[at + 5] = extRcode;
   out[at + 6] = 0; // version
   out[at + 7] = q.dnssecOk ? 0x80 : 0;
   out[at + 8] = 0;
-  out.writeUInt16BE(optLen - 11, at + 9);
+  put16(out, at + 9, optLen - 11);
   let o = at + 11;
   const cookie = q.cookieOut;
   if (cookie !== null) {
-    out.writeUInt16BE(OPT_COOKIE, o);
-    out.writeUInt16BE(cookie.length, o + 2);
-    cookie.copy(out, o + 4);
+    put16(out, o, OPT_COOKIE);
+    put16(out, o + 2, cookie.length);
+    copyBytes(cookie, 0, cookie.length, out, o + 4);
     o += 4 + cookie.length;
   }
   if (o < at + optLen) {
-    out.writeUInt16BE(OPT_PADDING, o);
-    out.writeUInt16BE(at + optLen - o - 4, o + 2);
+    put16(out, o, OPT_PADDING);
+    put16(out, o + 2, at + optLen - o - 4);
     out.fill(0, o + 4, at + optLen);
   }
 }
@@ -98,22 +99,22 @@ function renderPrefix(
 ): Buffer {
   const { bytes, start, end, bodyLen } = a;
   const out = Buffer.allocUnsafe(len + optLen);
-  bytes.copy(out, 0, start, start + len);
+  copyBytes(bytes, start, start + len, out, 0);
   writeHeader(out, q, query, 0);
   for (let p = start + bodyLen; p < end; p += 2) {
     const at = (bytes[p] << 8) | bytes[p + 1];
     if (at >= len) continue;
-    let v = fixedTtl >= 0 ? fixedTtl : out.readUInt32BE(at) - ttlAdjust;
+    let v = fixedTtl >= 0 ? fixedTtl : u32(out, at) - ttlAdjust;
     if (v < 0) v = 0;
-    out.writeUInt32BE(v, at);
+    put32(out, at, v);
   }
   if (keptNs >= 0) {
-    out.writeUInt16BE(keptNs, 8);
-    out.writeUInt16BE(0, 10);
+    put16(out, 8, keptNs);
+    put16(out, 10, 0);
   }
   if (optLen > 0) {
     writeOpt(out, len, q, optLen, 0);
-    out.writeUInt16BE(((out[10] << 8) | out[11]) + 1, 10);
+    put16(out, 10, u16(out, 10) + 1);
   }
   return out;
 }
@@ -165,11 +166,11 @@ function skipRecord(buf: Buffer, off: number): number {
 export function truncatedReply(a: PackedAnswer, q: ParsedQuery, query: Uint8Array, padBlock: PadBlock): Buffer {
   const optLen = optLength(q, q.questionEnd, padBlock);
   const out = Buffer.allocUnsafe(q.questionEnd + optLen);
-  a.bytes.copy(out, 0, a.start, a.start + q.questionEnd);
+  copyBytes(a.bytes, a.start, a.start + q.questionEnd, out, 0);
   writeHeader(out, q, query, 0x02);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt32BE(0, 6);
-  out.writeUInt16BE(optLen > 0 ? 1 : 0, 10);
+  put16(out, 4, 1);
+  put32(out, 6, 0);
+  put16(out, 10, optLen > 0 ? 1 : 0);
   if (optLen > 0) writeOpt(out, q.questionEnd, q, optLen, 0);
   return out;
 }
@@ -189,12 +190,12 @@ export function errorReply(query: Uint8Array, q: ParsedQuery, rcode: number, pad
   out[2] = 0x80 | (q.flags1 & 0x79); // QR, opcode, RD
   out[3] = 0x80 | (query.length > 3 ? query[3] & 0x10 : 0) | (rcode & 0x0f);
   if (haveQuestion) {
-    out.writeUInt16BE(1, 4);
+    put16(out, 4, 1);
     for (let i = HEADER_SIZE; i < qEnd; i++) out[i] = query[i];
   }
   if (optLen > 0) {
     writeOpt(out, qEnd, q, optLen, rcode >> 4);
-    out.writeUInt16BE(1, 10);
+    put16(out, 10, 1);
   }
   return out;
 }

@@ -8,22 +8,44 @@ import { Buffer } from 'node:buffer';
 import { HEADER_SIZE, RRType } from './constants.js';
 import { skipName } from './name.js';
 import type { PackedAnswer } from './reply.js';
+import { copyBytes, put16, u16, u32 } from './bytes.js';
 
-export interface ScannedResponse {
-  /** Full rcode, including the extended bits from OPT. */
-  rcode: number;
-  truncated: boolean;
-  /** Response without OPT; header counts adjusted (a view of `packed.bytes`). */
-  body: Buffer;
+/**
+ * A checked upstream response: the packed answer (body and TTL offsets in one buffer) and what
+ * the cache needs to know of it. `body` and `ttlOffsets` are views made when asked for: the
+ * miss path reads the packed bytes.
+ */
+export class ScannedResponse {
+  constructor(
+    /** Full rcode, including the extended bits from OPT. */
+    readonly rcode: number,
+    readonly truncated: boolean,
+    /** The response without OPT (header counts adjusted), then two bytes per TTL field giving its offset: what the packet cache stores. */
+    readonly packed: PackedAnswer,
+    /** Indexes (into the TTL offsets) of SOA TTLs in the authority section (negative answers). */
+    readonly soaIndexes: number[],
+    /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the first authority SOA, or -1. */
+    readonly negativeTtl: number,
+    readonly answerCount: number,
+  ) {}
+
+  /** The response without OPT (a view of `packed.bytes`). */
+  get body(): Buffer {
+    return this.packed.bytes.subarray(this.packed.start, this.packed.start + this.packed.bodyLen);
+  }
+
   /** Offsets (in `body`) of every TTL field; their values are in the body (a set top bit already written as 0). */
-  ttlOffsets: Uint16Array;
-  /** The body with its TTL offsets after it: what the packet cache stores, made in the same allocation. */
-  packed: PackedAnswer;
-  /** Indexes (into `ttlOffsets`) of SOA TTLs in the authority section (negative answers). */
-  soaIndexes: number[];
-  /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the first authority SOA, or -1. */
-  negativeTtl: number;
-  answerCount: number;
+  get ttlOffsets(): Uint16Array {
+    const { bytes, start, end, bodyLen } = this.packed;
+    const out = new Uint16Array((end - start - bodyLen) / 2);
+    for (let i = 0; i < out.length; i++) out[i] = u16(bytes, start + bodyLen + 2 * i);
+    return out;
+  }
+
+  /** Offset in `packed.bytes` of TTL field `i`. */
+  ttlAt(i: number): number {
+    return this.packed.start + u16(this.packed.bytes, this.packed.start + this.packed.bodyLen + 2 * i);
+  }
 }
 
 /** Offset just past the question at offset 12 (name, type, class), or -1 if malformed or compressed. */
@@ -60,13 +82,13 @@ const NO_SOA: number[] = [];
 
 export function scanResponse(buf: Buffer): ScannedResponse | null {
   if (buf.length < HEADER_SIZE || (buf[2] & 0x80) === 0) return null;
-  const qd = buf.readUInt16BE(4);
+  const qd = u16(buf, 4);
   if (qd !== 1) return null;
   const qEnd = questionEnd(buf);
   if (qEnd < 0) return null;
-  const an = buf.readUInt16BE(6);
-  const ns = buf.readUInt16BE(8);
-  const ar = buf.readUInt16BE(10);
+  const an = u16(buf, 6);
+  const ns = u16(buf, 8);
+  const ar = u16(buf, 10);
   if (an + ns + ar > MAX_RRS) return null; // cannot fit in a message: it lies about its counts
   let off = qEnd;
   let kept = 1;
@@ -102,8 +124,8 @@ export function scanResponse(buf: Buffer): ScannedResponse | null {
       if (soaIndexes === NO_SOA) soaIndexes = [];
       soaIndexes.push(ttlCount - 1);
       if (negativeTtl < 0) {
-        const ttl = buf.readUInt32BE(nameEnd + 4);
-        negativeTtl = Math.min(ttl > 0x7fffffff ? 0 : ttl, buf.readUInt32BE(end - 4));
+        const ttl = u32(buf, nameEnd + 4);
+        negativeTtl = Math.min(ttl > 0x7fffffff ? 0 : ttl, u32(buf, end - 4));
       }
     }
     bodyPos += end - start;
@@ -112,27 +134,17 @@ export function scanResponse(buf: Buffer): ScannedResponse | null {
   const bytes = Buffer.allocUnsafe(bodyLen + ttlCount * 2);
   let to = 0;
   for (let k = 0; k < kept; k++) {
-    buf.copy(bytes, to, keepFrom[k], keepTo[k]);
+    copyBytes(buf, keepFrom[k], keepTo[k], bytes, to);
     to += keepTo[k] - keepFrom[k];
   }
-  if (removed > 0) bytes.writeUInt16BE(ar - removed, 10);
-  const ttlOffsets = new Uint16Array(ttlCount);
+  if (removed > 0) put16(bytes, 10, ar - removed);
   for (let i = 0; i < ttlCount; i++) {
     const at = ttlAt[i];
-    ttlOffsets[i] = at;
     // RFC 2181 §8: a TTL with the top bit set means 0.
-    if (bytes[at] & 0x80) bytes.writeUInt32BE(0, at);
+    if (bytes[at] & 0x80) bytes[at] = bytes[at + 1] = bytes[at + 2] = bytes[at + 3] = 0;
     bytes[bodyLen + i * 2] = at >> 8;
     bytes[bodyLen + i * 2 + 1] = at & 0xff;
   }
-  return {
-    rcode: (extRcode << 4) | (buf[3] & 0x0f),
-    truncated: (buf[2] & 0x02) !== 0,
-    body: bytes.subarray(0, bodyLen),
-    ttlOffsets,
-    packed: { bytes, start: 0, end: bytes.length, bodyLen },
-    soaIndexes,
-    negativeTtl,
-    answerCount: an,
-  };
+  const packed: PackedAnswer = { bytes, start: 0, end: bytes.length, bodyLen };
+  return new ScannedResponse((extRcode << 4) | (buf[3] & 0x0f), (buf[2] & 0x02) !== 0, packed, soaIndexes, negativeTtl, an);
 }

@@ -9,6 +9,7 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { ipaddr } from '../cjs.js';
 import { siphash24 } from './siphash.js';
+import { copyBytes, put32 } from './bytes.js';
 import type { ParsedQuery } from './query.js';
 
 const VALID_PAST_S = 3600;
@@ -16,6 +17,8 @@ const VALID_AHEAD_S = 300;
 const REISSUE_AFTER_S = 1800;
 const hashInput = Buffer.alloc(8 + 8 + 16);
 const mac = Buffer.alloc(8);
+/** The hash input of an IPv4 client: the first 20 bytes of `hashInput` (an IPv6 one uses all 32). */
+const input4 = hashInput.subarray(0, 20);
 
 export class ServerCookies {
   private readonly ips = new Map<string, Buffer>();
@@ -37,29 +40,32 @@ export class ServerCookies {
       const ts = ((query[at + 12] << 24) | (query[at + 13] << 16) | (query[at + 14] << 8) | query[at + 15]) >>> 0;
       const age = nowSeconds - ts;
       if (age <= VALID_PAST_S && age >= -VALID_AHEAD_S) {
-        this.hash(query.subarray(at, at + 16), ip);
-        valid = mac.equals(query.subarray(at + 16, at + 24));
+        this.hash(query, at, ip);
+        valid = true;
+        for (let i = 0; i < 8; i++) if (mac[i] !== query[at + 16 + i]) valid = false;
         if (valid && age < REISSUE_AFTER_S) {
-          q.cookieOut = Buffer.from(query.subarray(at, at + 24));
+          const same = Buffer.allocUnsafe(24);
+          copyBytes(query, at, at + 24, same, 0);
+          q.cookieOut = same;
           return true;
         }
       }
     }
     const out = Buffer.alloc(24);
-    out.set(query.subarray(at, at + 8), 0);
+    copyBytes(query, at, at + 8, out, 0);
     out[8] = 1;
-    out.writeUInt32BE(nowSeconds >>> 0, 12);
-    this.hash(out.subarray(0, 16), ip);
-    mac.copy(out, 16);
+    put32(out, 12, nowSeconds >>> 0);
+    this.hash(out, 0, ip);
+    copyBytes(mac, 0, 8, out, 16);
     q.cookieOut = out;
     return valid;
   }
 
-  /** The RFC 9018 hash of client cookie | version | reserved | timestamp | client IP. */
-  private hash(head: Uint8Array, ip: Buffer): void {
-    hashInput.set(head, 0);
-    ip.copy(hashInput, 16);
-    siphash24(this.secret, hashInput.subarray(0, 16 + ip.length), mac);
+  /** The RFC 9018 hash of client cookie | version | reserved | timestamp (16 bytes of `head` at `at`) | client IP. */
+  private hash(head: Uint8Array, at: number, ip: Buffer): void {
+    copyBytes(head, at, at + 16, hashInput, 0);
+    copyBytes(ip, 0, ip.length, hashInput, 16);
+    siphash24(this.secret, ip.length === 4 ? input4 : hashInput, mac);
   }
 
   private ipBytes(address: string): Buffer {

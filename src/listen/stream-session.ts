@@ -11,6 +11,7 @@
 import type net from 'node:net';
 import { Buffer } from 'node:buffer';
 import { FrameReader } from '../dns/framing.js';
+import { copyBytes, put16 } from '../dns/bytes.js';
 import type { ClientInfo } from '../resolve/query-context.js';
 import { PendingReply } from '../resolve/pending-reply.js';
 import type { ListenerDeps } from './query-handler.js';
@@ -116,8 +117,8 @@ export class StreamSession {
     const buf = Buffer.allocUnsafe(this.outBytes);
     let at = 0;
     for (const m of this.out) {
-      buf.writeUInt16BE(m.length, at);
-      m.copy(buf, at + 2);
+      put16(buf, at, m.length);
+      copyBytes(m, 0, m.length, buf, at + 2);
       at += 2 + m.length;
     }
     this.out = [];

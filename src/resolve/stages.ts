@@ -9,6 +9,7 @@ import { CLASS_IN, Rcode, RRType } from '../dns/constants.js';
 import { errorReply, packAnswer, renderReply, type PackedAnswer } from '../dns/reply.js';
 import { scanResponse, sameQuestion } from '../dns/scan.js';
 import { minimalAny } from '../dns/minimal-any.js';
+import { copyBytes, put16 } from '../dns/bytes.js';
 import { assemble, readSections } from '../dns/records.js';
 import type { PacketCache } from '../cache/packet-cache.js';
 import type { GroupSink, UpstreamGroup } from '../upstream/upstream-group.js';
@@ -134,19 +135,23 @@ export class CacheStage implements Stage {
 export function upstreamQuery(query: Buffer, ctx: Pick<QueryContext, 'q'>): Buffer {
   const { q } = ctx;
   // From Node's shared pool (a new ArrayBuffer per miss showed up in the GC): every byte is written below.
-  const out = Buffer.allocUnsafe(q.questionEnd + 11);
-  out.fill(0, 0, 12);
-  out.fill(0, q.questionEnd, q.questionEnd + 11);
+  const o = q.questionEnd;
+  const out = Buffer.allocUnsafe(o + 11);
+  out[0] = out[1] = 0; // the transport writes the ID
   out[2] = 0x01; // RD
   // CD and AD as the client asked: AD=1 without DO asks a validating upstream for AD (RFC 6840 §5.7).
   out[3] = (q.checkingDisabled ? 0x10 : 0) | (q.authenticData ? 0x20 : 0);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(1, 10);
-  query.copy(out, 12, 12, q.questionEnd);
-  const o = q.questionEnd;
-  out.writeUInt16BE(RRType.OPT, o + 1);
-  out.writeUInt16BE(1232, o + 3);
+  out[4] = 0;
+  out[5] = 1; // QDCOUNT
+  out[6] = out[7] = out[8] = out[9] = out[10] = 0;
+  out[11] = 1; // ARCOUNT: our OPT
+  copyBytes(query, 12, o, out, 12);
+  out[o] = 0; // OPT: root name, type, our payload size, no extended rcode, version 0, DO as asked, no options
+  put16(out, o + 1, RRType.OPT);
+  put16(out, o + 3, 1232);
+  out[o + 5] = out[o + 6] = 0;
   out[o + 7] = q.dnssecOk ? 0x80 : 0;
+  out[o + 8] = out[o + 9] = out[o + 10] = 0;
   return out;
 }
 
@@ -187,11 +192,12 @@ class Fetch implements GroupSink {
   private store(wire: Buffer): PackedAnswer {
     const { q } = this;
     const scanned = scanResponse(q.qtype === RRType.ANY ? minimalAny(wire, q.name) : wire);
-    if (scanned === null || !sameQuestion(this.query, scanned.body)) {
+    if (scanned === null || !sameQuestion(this.query, scanned.packed.bytes)) {
       throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'malformed answer from upstream');
     }
-    scanned.body[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
-    if (!q.dnssecOk && !q.authenticData) scanned.body[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
+    const header = scanned.packed.bytes;
+    header[2] &= ~0x04; // relayed, so not authoritative from us (AA off)
+    if (!q.dnssecOk && !q.authenticData) header[3] &= ~0x20; // RFC 6840 §5.8: AD only when asked
     this.stage.settled(q.key, q.keyHash);
     return this.stage.cache.store(q.key, scanned, q.keyHash).answer;
   }
@@ -291,7 +297,7 @@ export class ForwardStage implements Stage {
     const last = err instanceof AllUpstreamsFailed ? err.lastAnswer : undefined;
     if (last !== undefined) {
       const scanned = scanResponse(last);
-      if (scanned !== null) return renderReply(packAnswer(scanned.body), ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
+      if (scanned !== null) return renderReply(scanned.packed, ctx.q, ctx.query, ctx.maxSize, 0, -1, ctx.client.padBlock);
     }
     return errorReply(ctx.query, ctx.q, Rcode.SERVFAIL, ctx.client.padBlock);
   }

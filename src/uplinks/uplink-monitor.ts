@@ -193,6 +193,8 @@ export class UplinkMonitor implements UplinkSource {
     };
     const changed = next[4] !== r.sources[4] || next[6] !== r.sources[6];
     r.sources = next;
+    // route() answers with the new address from now on; readers that keep its answer per generation must see it too.
+    if (changed) this.generation++;
     return changed;
   }
 

@@ -15,6 +15,7 @@ import { Buffer } from 'node:buffer';
 import { randomId } from './transport.js';
 import { nativeUdp, type NativeUdp } from '../host/native-udp.js';
 import { SlotMap } from '../slot-map.js';
+import { copyFromArrayBuffer, put16 } from '../dns/bytes.js';
 
 import type { UdpPoolLimits } from '../config/types.js';
 
@@ -126,8 +127,9 @@ class NativeSocket implements PooledSocket {
   used = 0;
   retired = false;
   private readonly handle: unknown;
-  /** a plain Uint8Array: its subarray is the cheapest view to copy an answer from */
+  /** the batch's answers, UPSTREAM_SLOT bytes apart */
   private readonly rx: Uint8Array;
+  private readonly rxBuffer: ArrayBuffer;
   private readonly meta: Uint8Array;
   private readonly buffers: { rx: ArrayBuffer; meta: ArrayBuffer };
   /** it took a retired socket's buffers */
@@ -141,6 +143,7 @@ class NativeSocket implements PooledSocket {
     const s = addon.open(source ?? (isIPv6(host) ? '::' : '0.0.0.0'), 0, false, 0, (n) => this.batch(n), UPSTREAM_SLOT, spare.rx, spare.meta);
     this.handle = s.handle;
     this.buffers = spare; // ours, whatever the addon did with them: never a buffer it owns
+    this.rxBuffer = s.rx;
     this.rx = new Uint8Array(s.rx);
     this.meta = new Uint8Array(s.meta);
     try {
@@ -164,7 +167,7 @@ class NativeSocket implements PooledSocket {
       if (w === undefined) continue;
       // Its own copy: the slots are reused by the next batch, and the answer is kept (cached, coalesced).
       const msg = Buffer.allocUnsafe(len);
-      msg.set(this.rx.subarray(at, at + len));
+      copyFromArrayBuffer(this.rxBuffer, at, len, msg, 0);
       w.message(msg);
     }
   }
@@ -239,7 +242,7 @@ export class UdpSocketPool {
     const s = this.pick();
     let id = randomId();
     while (s.waiters.has(id)) id = randomId();
-    out.writeUInt16BE(id, 0);
+    put16(out, 0, id);
     s.waiters.set(id, w);
     s.used++;
     s.send(out);

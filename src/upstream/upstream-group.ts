@@ -81,7 +81,7 @@ export class UpstreamGroup {
     private readonly uplinks?: UplinkSource | null,
   ) {
     this.members = upstreams.map((cfg) => {
-      const source = { get localAddress() { return uplinks?.route(cfg.url, familyOf(cfg))?.address; } };
+      const source = new RouteSource(uplinks, cfg.url, familyOf(cfg));
       return {
         cfg,
         transport: makeTransport(cfg, source),
@@ -201,6 +201,28 @@ export class UpstreamGroup {
   close(): void {
     this.unsubscribe();
     for (const m of this.members) m.transport.close();
+  }
+}
+
+/**
+ * Where one upstream's sockets bind: its route's source address, worked out again only when
+ * the uplinks' generation moves (it bumps on every change of selection or address), because the
+ * UDP transport reads it on every query.
+ */
+class RouteSource implements SourceAddress {
+  private generation = -1;
+  private address: string | undefined = undefined;
+
+  constructor(private readonly uplinks: UplinkSource | null | undefined, private readonly flow: string, private readonly family: 4 | 6) {}
+
+  get localAddress(): string | undefined {
+    const u = this.uplinks;
+    if (u === null || u === undefined) return undefined;
+    if (u.generation !== this.generation) {
+      this.generation = u.generation;
+      this.address = u.route(this.flow, this.family)?.address;
+    }
+    return this.address;
   }
 }
 
