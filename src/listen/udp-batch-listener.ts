@@ -12,6 +12,7 @@ import type { NativeUdp } from '../host/native-udp.js';
 import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
 import { PendingReply } from '../resolve/pending-reply.js';
 import { copyBytes, copyFromArrayBuffer } from '../dns/bytes.js';
+import { closeTurn, openTurn } from '../clock.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -42,12 +43,17 @@ export class UdpBatchListener implements Listener {
 
   private batch(n: number): void {
     if (this.draining) return;
-    for (let i = 0; i < n; i++) {
-      try {
-        this.one(i);
-      } catch (e) {
-        this.deps.onError(e as Error, this.id); // a bug, never a crash: this datagram is dropped, the rest go on
+    openTurn();
+    try {
+      for (let i = 0; i < n; i++) {
+        try {
+          this.one(i);
+        } catch (e) {
+          this.deps.onError(e as Error, this.id); // a bug, never a crash: this datagram is dropped, the rest go on
+        }
       }
+    } finally {
+      closeTurn();
     }
   }
 

@@ -9,6 +9,7 @@ import { isIPv6 } from 'node:net';
 import { Buffer } from 'node:buffer';
 import { PendingReply } from '../resolve/pending-reply.js';
 import { answerUdp, type Listener, type ListenerDeps } from './query-handler.js';
+import { closeTurn, openTurn } from '../clock.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -40,6 +41,7 @@ export class UdpListener implements Listener {
     };
     sock.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (this.draining) return;
+      openTurn();
       try {
         const action = gate.check(rinfo.address, 'udp');
         if (action === 'drop') return;
@@ -55,6 +57,8 @@ export class UdpListener implements Listener {
         }
       } catch (e) {
         onError(e as Error, this.id); // a bug, never a crash: the packet is dropped
+      } finally {
+        closeTurn();
       }
     });
     return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import { monotonicNow, type Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import { wireKey, wireKeyToName } from '../dns/name.js';
 import type { ResolverView } from './resolver-view.js';
@@ -307,7 +307,7 @@ export class Resolver implements ResolverView {
       const r = stages[i](ctx);
       if (r === undefined) continue;
       if (!(r instanceof PendingReply)) return this.finish(ctx, r);
-      ctx.startedAt = performance.now();
+      ctx.startedAt = monotonicNow();
       return r.map(this.finishOf, ctx);
     }
     return null;
@@ -363,7 +363,7 @@ export class Resolver implements ResolverView {
     const stats = this.stats;
     let seconds = 0;
     if (ctx.startedAt === 0) stats.observeSync();
-    else stats.observe((seconds = (performance.now() - ctx.startedAt) / 1000));
+    else stats.observe((seconds = (monotonicNow() - ctx.startedAt) / 1000));
     if (reply !== null) {
       stats.count(ctx.client.transport, reply[3] & 0x0f);
       stats.bySource[ctx.source]++;

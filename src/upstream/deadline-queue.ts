@@ -7,8 +7,11 @@
  * long enough for every scavenge to copy it and promote a share of them (bench/RESULTS.md). Here
  * an exchange costs two array slots, cleared when it ends.
  *
- * The clock is monotonic (performance.now): a gateway's wall clock may step by years at boot.
+ * The clock is monotonic (performance.now, once per batch: `monotonicNow`): a gateway's wall clock
+ * may step by years at boot.
  */
+import { monotonicNow } from '../clock.js';
+
 export interface Expiring {
   expire(): void;
 }
@@ -26,7 +29,7 @@ export class DeadlineQueue<T extends Expiring> {
 
   constructor(
     readonly ms: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
     capacity = 256,
   ) {
     const size = 1 << Math.ceil(Math.log2(Math.max(2, capacity)));

@@ -15,7 +15,8 @@ import { Buffer } from 'node:buffer';
 import { randomId } from './transport.js';
 import { nativeUdp, type NativeUdp } from '../host/native-udp.js';
 import { SlotMap } from '../slot-map.js';
-import { copyFromArrayBuffer, put16 } from '../dns/bytes.js';
+import { copyFromArrayBuffer, put16, u16 } from '../dns/bytes.js';
+import { closeTurn, openTurn, systemClock } from '../clock.js';
 
 import type { UdpPoolLimits } from '../config/types.js';
 
@@ -58,7 +59,7 @@ function failAll(s: PooledSocket, err: Error, onDead: (s: PooledSocket) => void)
 class DgramSocket implements PooledSocket {
   readonly sock: dgram.Socket;
   readonly waiters = new SlotMap<number, PoolWaiter>();
-  readonly born = Date.now();
+  readonly born = systemClock.now();
   used = 0;
   retired = false;
   private ready = false;
@@ -68,7 +69,12 @@ class DgramSocket implements PooledSocket {
     this.sock = dgram.createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     this.sock.on('message', (msg) => {
       if (msg.length < 2) return;
-      this.waiters.get(msg.readUInt16BE(0))?.message(msg);
+      openTurn();
+      try {
+        this.waiters.get(u16(msg, 0))?.message(msg);
+      } finally {
+        closeTurn();
+      }
     });
     // An ICMP error or a bind failure: every query on it fails now, and the socket goes.
     this.sock.on('error', (err) => failAll(this, err, onDead));
@@ -123,7 +129,7 @@ const SPARE_BUFFERS = 16;
 
 class NativeSocket implements PooledSocket {
   readonly waiters = new SlotMap<number, PoolWaiter>();
-  readonly born = Date.now();
+  readonly born = systemClock.now();
   used = 0;
   retired = false;
   private readonly handle: unknown;
@@ -157,6 +163,15 @@ class NativeSocket implements PooledSocket {
 
   private batch(n: number): void {
     if (n < 0) return failAll(this, errnoError(-n), this.onDead);
+    openTurn();
+    try {
+      this.answers(n);
+    } finally {
+      closeTurn();
+    }
+  }
+
+  private answers(n: number): void {
     const { META } = this.addon;
     const SLOT = UPSTREAM_SLOT;
     for (let i = 0; i < n; i++) {
@@ -254,7 +269,7 @@ export class UdpSocketPool {
     this.next = (i + 1) % this.slots.length;
     let s = this.slots[i];
     const source = this.source();
-    if (s !== null && (s.retired || s.used >= this.limits.queriesPerSocket || Date.now() - s.born >= this.limits.socketLifetimeMs || s.source !== source)) {
+    if (s !== null && (s.retired || s.used >= this.limits.queriesPerSocket || systemClock.now() - s.born >= this.limits.socketLifetimeMs || s.source !== source)) {
       this.retire(s);
       s = null;
     }

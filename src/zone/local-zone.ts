@@ -15,6 +15,7 @@ import { typeName as typeNameOf } from '../dns/type-names.js';
 import { packAnswer, type PackedAnswer } from '../dns/reply.js';
 import { RRTYPE_DHCID } from '../dns/update-message.js';
 import { toAnswer, ttlNow, type ZoneRecord } from './records.js';
+import { systemClock } from '../clock.js';
 import { RenderedAnswers, renderedAnswer } from './rendered-answers.js';
 import { ZoneLayers, type TypeMap } from './zone-layers.js';
 
@@ -266,7 +267,7 @@ export class LocalZone {
    * names the target to follow).
    */
   rendered(apex: Apex, q: ParsedQuery, query: Uint8Array): PackedAnswer | null | undefined {
-    const now = Date.now();
+    const now = systemClock.now();
     const serial = this.zoneLayers.serial;
     const hit = this.renderedAnswers.get(q.key, q.keyHash, now, serial);
     if (hit !== undefined) return hit;
