@@ -9,9 +9,8 @@
 import { Buffer } from 'node:buffer';
 
 const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const getter = (name: string): ((this: Uint8Array) => never) => Object.getOwnPropertyDescriptor(typedArray, name)!.get as never;
-const bufferOf = getter('buffer') as (this: Uint8Array) => ArrayBufferLike;
-const offsetOf = getter('byteOffset') as (this: Uint8Array) => number;
+const bufferOf = Object.getOwnPropertyDescriptor(typedArray, 'buffer')!.get as (this: Uint8Array) => ArrayBufferLike;
+const offsetOf = Object.getOwnPropertyDescriptor(typedArray, 'byteOffset')!.get as (this: Uint8Array) => number;
 const setFrom = Uint8Array.prototype.set as (this: Uint8Array, src: Uint8Array, at: number) => void;
 type NodeBuffer = Buffer & {
   latin1Slice(start: number, end: number): string;
