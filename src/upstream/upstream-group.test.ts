@@ -77,6 +77,29 @@ describe('UpstreamGroup with real UDP peers on loopback', () => {
     await deadPath.close();
   });
 
+  it('works out the source address once per uplink generation, and follows a new one at once', async () => {
+    // The monitor bumps `generation` on every change of selection or source address; between
+    // bumps the route is the same, so the group asks for it once, not on every query.
+    let address = '127.0.0.1';
+    let routeCalls = 0;
+    const uplinks: UplinkSource = {
+      generation: 0,
+      route: () => { routeCalls++; return { uplink: 'wan-a', address }; },
+      onChange: () => () => undefined,
+    };
+    const g = new UpstreamGroup([cfg(fast)], 'ordered', 500, makeTransport, systemClock, undefined, uplinks);
+    const seen0 = fast.seen.length;
+    const calls0 = routeCalls;
+    for (let i = 0; i < 5; i++) await g.resolve(makeQuery('a.example'));
+    expect(routeCalls - calls0).toBe(1);
+    address = '127.0.0.2'; // a new WAN address: the monitor bumps the generation with it
+    (uplinks as { generation: number }).generation = 1;
+    await g.resolve(makeQuery('a.example'));
+    expect(fast.seen.slice(seen0).map((q) => q.from)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.2']);
+    expect(routeCalls - calls0).toBe(2);
+    g.close();
+  });
+
   it('rejects with AllUpstreamsFailed when none answers', async () => {
     const g = new UpstreamGroup([cfg(silent)], 'ordered', 100, (u) => makeTransport(u), systemClock);
     await expect(g.resolve(makeQuery('a.example'))).rejects.toBeInstanceOf(AllUpstreamsFailed);

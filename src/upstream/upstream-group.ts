@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from 'pino';
 import { Rcode } from '../dns/constants.js';
 import { isIPv6 } from 'node:net';
-import type { UplinkSource } from '../uplinks/uplink-source.js';
+import type { UplinkRoute, UplinkSource } from '../uplinks/uplink-source.js';
 import { UpstreamError, type AnswerSink, type SourceAddress, type Transport } from './transport.js';
 import { EdgeError } from '../errors.js';
 
@@ -38,6 +38,8 @@ export interface GroupSink {
 
 interface Member {
   cfg: UpstreamConfig;
+  /** where its sockets bind, and through which uplink its answers come */
+  route: RouteSource;
   transport: Transport;
   stats: UpstreamStats;
   failuresInRow: number;
@@ -81,10 +83,11 @@ export class UpstreamGroup {
     private readonly uplinks?: UplinkSource | null,
   ) {
     this.members = upstreams.map((cfg) => {
-      const source = new RouteSource(uplinks, cfg.url, familyOf(cfg));
+      const route = new RouteSource(uplinks, cfg.url, familyOf(cfg));
       return {
         cfg,
-        transport: makeTransport(cfg, source),
+        route,
+        transport: makeTransport(cfg, route),
         stats: { name: cfg.name, url: cfg.url, protocol: cfg.protocol, state: 'up', rtt: null, queries: 0, errors: 0, uplink: null },
         failuresInRow: 0,
         downUntil: 0,
@@ -146,7 +149,7 @@ export class UpstreamGroup {
 
   /** @internal the uplink the answer of `m` came through, for the query log */
   uplinkOf(m: Member): string | undefined {
-    return this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink;
+    return m.route.uplink;
   }
 
   /** @internal the uplink selection's generation (undefined without multi-WAN) */
@@ -205,24 +208,33 @@ export class UpstreamGroup {
 }
 
 /**
- * Where one upstream's sockets bind: its route's source address, worked out again only when
- * the uplinks' generation moves (it bumps on every change of selection or address), because the
- * UDP transport reads it on every query.
+ * One upstream's route: the source address its sockets bind and the uplink its answers come
+ * through, worked out again only when the uplinks' generation moves (it bumps on every change of
+ * selection or address), because the UDP transport reads the address on every query and the
+ * query log the uplink on every answer.
  */
 class RouteSource implements SourceAddress {
   private generation = -1;
-  private address: string | undefined = undefined;
+  private current: UplinkRoute | null = null;
 
   constructor(private readonly uplinks: UplinkSource | null | undefined, private readonly flow: string, private readonly family: 4 | 6) {}
 
   get localAddress(): string | undefined {
+    return this.now()?.address;
+  }
+
+  get uplink(): string | undefined {
+    return this.now()?.uplink;
+  }
+
+  private now(): UplinkRoute | null {
     const u = this.uplinks;
-    if (u === null || u === undefined) return undefined;
+    if (u === null || u === undefined) return null;
     if (u.generation !== this.generation) {
       this.generation = u.generation;
-      this.address = u.route(this.flow, this.family)?.address;
+      this.current = u.route(this.flow, this.family);
     }
-    return this.address;
+    return this.current;
   }
 }
 
