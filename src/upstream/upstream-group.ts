@@ -91,21 +91,16 @@ export class UpstreamGroup {
         stats: { name: cfg.name, url: cfg.url, protocol: cfg.protocol, state: 'up', rtt: null, queries: 0, errors: 0, uplink: null },
         failuresInRow: 0,
         downUntil: 0,
-        boundTo: this.binding(cfg),
+        boundTo: route.binding,
       };
     });
     this.unsubscribe = uplinks?.onChange(() => this.onUplinkChange()) ?? (() => undefined);
   }
 
-  private binding(cfg: UpstreamConfig): string {
-    const r = this.uplinks?.route(cfg.url, familyOf(cfg));
-    return r ? `${r.uplink} ${r.address ?? ''}` : '';
-  }
-
   /** Another uplink (or address): move connections over; failures on the old one are forgiven. */
   private onUplinkChange(): void {
     for (const m of this.members) {
-      const now = this.binding(m.cfg);
+      const now = m.route.binding;
       if (now === m.boundTo) continue;
       m.boundTo = now;
       m.transport.drain?.();
@@ -196,7 +191,7 @@ export class UpstreamGroup {
 
   stats(): UpstreamStats[] {
     return this.members.map((m) => ({
-      ...m.stats, uplink: this.uplinks?.route(m.cfg.url, familyOf(m.cfg))?.uplink ?? null,
+      ...m.stats, uplink: m.route.uplink ?? null,
       ...(m.transport.cookies ? { cookies: m.transport.cookies() } : {}),
     }));
   }
@@ -225,6 +220,12 @@ class RouteSource implements SourceAddress {
 
   get uplink(): string | undefined {
     return this.now()?.uplink;
+  }
+
+  /** uplink and address as one string: what an upstream's connections were made for */
+  get binding(): string {
+    const r = this.now();
+    return r ? `${r.uplink} ${r.address ?? ''}` : '';
   }
 
   private now(): UplinkRoute | null {
