@@ -2,8 +2,9 @@
 // edgedns benchmark: dnsperf against edgedns and, in the same run, Unbound, dnsmasq, dnsdist, a
 // bare Node UDP echo (the ceiling) and, for p99, a C echo (the floor). Cache-hit workload: 10,000
 // names, warmed first. Servers run on core 1, dnsperf on core 0. Everything listens on loopback;
-// NSD on 127.0.0.2 is the upstream.
-// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
+// NSD on 127.0.0.2 is the upstream, on core 1 beside the server unless --upstream-core 0 puts it
+// beside dnsperf (the server then has core 1 to itself, as when its upstream is another machine).
+// Usage: node bench/run.mjs [--runs N] [--seconds S] [--only name,name] [--upstream-core 0|1] [--suites udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing]
 // RESULTS.md keeps the sections of suites this run did not measure.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +21,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const RUN = join(root, 'bench', 'run');
 const { values: opt } = parseArgs({ options: {
   runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' }, only: { type: 'string' },
+  'upstream-core': { type: 'string', default: '1' },
   suites: { type: 'string', default: 'udp,miss,zone,p99,tcp,dot,doh,doh100,leases,ddns,uplinks,aqm,queueing' },
 } });
 const SUITES = opt.suites.split(',');
 const RUNS = Number(opt.runs);
 const SECONDS = Number(opt.seconds);
+const UPSTREAM_CORE = opt['upstream-core'];
+if (UPSTREAM_CORE !== '0' && UPSTREAM_CORE !== '1') throw new Error(`--upstream-core: 0 or 1, not ${UPSTREAM_CORE}`);
 const NAMES = 10_000;
 const started = [];
 
@@ -39,8 +43,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** How npm start and contrib/edgedns.service run edgedns's Node (a 4 MB young generation). */
 const EDGEDNS_NODE = process.env.EDGEDNS_BENCH_NODE_FLAGS !== undefined ? process.env.EDGEDNS_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4'];
 
-function start(name, cmd, args, env = {}) {
-  const child = spawn('taskset', ['-c', '1', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function start(name, cmd, args, env = {}, core = '1') {
+  const child = spawn('taskset', ['-c', core, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -71,7 +75,7 @@ function cpuSeconds(pid) {
     return (Number(f[11]) + Number(f[12])) / CLK_TCK;
   } catch { return NaN; }
 }
-/** NSD's processes (it forks its server workers): the upstream shares core 1 with the server it answers. */
+/** NSD's processes (it forks its server workers), on the core `--upstream-core` names. */
 function nsdSeconds() {
   let t = 0;
   for (const d of readdirSync('/proc')) {
@@ -208,7 +212,7 @@ async function main() {
   const fromRecipe = (f, fallback) => { try { return readFileSync(join(recipes, f), 'utf8'); } catch { return fallback; } };
   writeFileSync(join(RUN, 'nsd.conf'), fromRecipe('nsd.conf', '').replaceAll('@RUN@', RUN));
   try { sh('ip', ['addr', 'add', '127.0.0.2/8', 'dev', 'lo'], { stdio: 'ignore' }); } catch { /* 127/8 is on lo already */ }
-  start('nsd', 'nsd', ['-d', '-c', join(RUN, 'nsd.conf')]);
+  start('nsd', 'nsd', ['-d', '-c', join(RUN, 'nsd.conf')], {}, UPSTREAM_CORE);
 
   writeFileSync(join(RUN, 'unbound.conf'), [
     'server:', '  verbosity: 0', '  num-threads: 1', '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""',
@@ -277,7 +281,7 @@ async function main() {
       for (const s of members) { // interleaved, so drift in the machine hits everyone alike
         let res;
         if (suite === 'miss') {
-          // CPU per miss, the server's and NSD's apart: both run on core 1, so together they are the budget.
+          // CPU per miss, the server's and NSD's apart: on core 1 together they are the budget.
           const cpu0 = cpuSeconds(s.p.child.pid), nsd0 = nsdSeconds();
           res = dnsperf(s.port, misses, ['-n', '1', '-l', String(SECONDS), '-c', '10', '-q', '200']);
           const done = Number(/Queries completed:\s+(\d+)/.exec(res.out)?.[1]); // NaN (shown as —) if dnsperf did not say
@@ -405,6 +409,8 @@ ${res.rssIdle?.edgedns ? `RSS idle (started, answering, nothing cached): ${Objec
 Target: cache-hit UDP ≥ 90% of the Node ceiling — ${e && ceiling ? `**${pct(e.median, ceiling)}**` : 'not measured'}.
 
 ` : ''}${res.miss ? `## Cache misses (\`dnsperf -c 10 -q 200\`, every name new, NSD upstream)
+
+NSD ran on core ${UPSTREAM_CORE}${UPSTREAM_CORE === '1' ? ', beside the server: the two CPU columns together are what one miss costs that core' : ', beside dnsperf: the server had core 1 to itself'}.
 
 ${table('miss', false)}
 Target: cache miss ≥ 1.0× dnsdist — ${pct(res.miss.edgedns?.median, res.miss.dnsdist?.median)} of dnsdist.
