@@ -2,7 +2,7 @@ import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { decode, makeQuery } from '../../test/helpers/packets.js';
 import { parseQuery } from './query.js';
-import { errorReply, packAnswer, renderReply } from './reply.js';
+import { errorReply, renderReply } from './reply.js';
 import { scanResponse } from './scan.js';
 import { minimalAny } from './minimal-any.js';
 import { wireKey } from './name.js';
@@ -19,10 +19,10 @@ function upstreamAnswer(name: string, ttl: number, count = 1): Buffer {
 describe('renderReply', () => {
   it('writes the client ID, its name case, aged TTLs and our OPT', () => {
     const scanned = scanResponse(upstreamAnswer('www.example.com', 300))!;
-    expect(scanned.body.readUInt16BE(10)).toBe(0); // upstream OPT removed
+    expect(scanned.packed.bytes.readUInt16BE(10)).toBe(0); // upstream OPT removed
     const query = makeQuery('WWW.Example.com', 'A', { id: 4242, edns: 1232 });
     const q = parseQuery(query);
-    const out = decode(renderReply(packAnswer(scanned.body, scanned.ttlOffsets), q, query, 1232, 7, -1, 0));
+    const out = decode(renderReply(scanned.packed, q, query, 1232, 7, -1, 0));
     expect(out.id).toBe(4242);
     expect(out.questions![0].name).toBe('WWW.Example.com');
     expect(out.answers![0].ttl).toBe(293);
@@ -32,7 +32,7 @@ describe('renderReply', () => {
   it('leaves OPT out for a client that sent none, and never goes below TTL 0', () => {
     const scanned = scanResponse(upstreamAnswer('a.example', 5))!;
     const query = makeQuery('a.example');
-    const out = decode(renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 512, 60, -1, 0));
+    const out = decode(renderReply(scanned.packed, parseQuery(query), query, 512, 60, -1, 0));
     expect(out.additionals ?? []).toHaveLength(0);
     expect(out.answers![0].ttl).toBe(0);
   });
@@ -40,7 +40,7 @@ describe('renderReply', () => {
   it('sets TC with only the question when the answer does not fit', () => {
     const scanned = scanResponse(upstreamAnswer('big.example', 300, 40))!;
     const query = makeQuery('big.example');
-    const raw = renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 512, 0, -1, 0);
+    const raw = renderReply(scanned.packed, parseQuery(query), query, 512, 0, -1, 0);
     const out = decode(raw);
     expect(raw[2] & 0x02).toBe(0x02);
     expect(out.answers ?? []).toHaveLength(0);
@@ -50,7 +50,7 @@ describe('renderReply', () => {
   it('pads to a 468-byte block when asked and the transport pads', () => {
     const scanned = scanResponse(upstreamAnswer('p.example', 300))!;
     const query = makeQuery('p.example', 'A', { edns: 1232, padding: true });
-    const raw = renderReply(packAnswer(scanned.body, scanned.ttlOffsets), parseQuery(query), query, 65535, 0, -1, 468);
+    const raw = renderReply(scanned.packed, parseQuery(query), query, 65535, 0, -1, 468);
     expect(raw.length % 468).toBe(0);
     expect(decode(raw).answers![0].data).toBe('192.0.2.1');
   });
@@ -82,17 +82,17 @@ describe('fitting an answer (RFC 2181 §9)', () => {
     const s = mx();
     const query = makeQuery('mx.example', 'MX', { edns: 512 });
     const q = parseQuery(query);
-    const whole = renderReply(packAnswer(s.body, s.ttlOffsets), q, query, 1232, 0, -1, 0);
+    const whole = renderReply(s.packed, q, query, 1232, 0, -1, 0);
     expect(whole.length).toBeGreaterThan(400);
-    const noAdditional = decode(renderReply(packAnswer(s.body, s.ttlOffsets), q, query, whole.length - 100, 0, -1, 0));
+    const noAdditional = decode(renderReply(s.packed, q, query, whole.length - 100, 0, -1, 0));
     expect(noAdditional.answers).toHaveLength(3);
     expect(noAdditional.authorities).toHaveLength(1);
     expect(noAdditional.additionals!.map((a) => a.type)).toEqual(['OPT']);
-    const answerOnly = renderReply(packAnswer(s.body, s.ttlOffsets), q, query, 200, 0, -1, 0);
+    const answerOnly = renderReply(s.packed, q, query, 200, 0, -1, 0);
     expect(answerOnly[2] & 0x02).toBe(0);
     expect(decode(answerOnly).answers).toHaveLength(3);
     expect(decode(answerOnly).authorities ?? []).toHaveLength(0);
-    const tc = renderReply(packAnswer(s.body, s.ttlOffsets), q, query, 60, 0, -1, 0);
+    const tc = renderReply(s.packed, q, query, 60, 0, -1, 0);
     expect(tc[2] & 0x02).toBe(0x02);
   });
 
@@ -101,10 +101,10 @@ describe('fitting an answer (RFC 2181 §9)', () => {
     const query = makeQuery('mx.example', 'MX', { edns: 512 });
     const q = parseQuery(query);
     const additional = 3 * (18 + 10 + 121); // the three TXT records
-    const withAuthority = renderReply(packAnswer(s.body, s.ttlOffsets), q, query, 1232, 0, -1, 0).length - additional;
-    const kept = decode(renderReply(packAnswer(s.body, s.ttlOffsets), q, query, withAuthority, 0, -1, 0));
+    const withAuthority = renderReply(s.packed, q, query, 1232, 0, -1, 0).length - additional;
+    const kept = decode(renderReply(s.packed, q, query, withAuthority, 0, -1, 0));
     expect(kept.authorities!.map((a) => a.type)).toEqual(['NS', 'NSEC']);
-    const out = renderReply(packAnswer(s.body, s.ttlOffsets), q, query, withAuthority - 1, 0, -1, 0);
+    const out = renderReply(s.packed, q, query, withAuthority - 1, 0, -1, 0);
     expect(out[2] & 0x02).toBe(0x02);
   });
 
@@ -112,9 +112,8 @@ describe('fitting an answer (RFC 2181 §9)', () => {
     const s = mx();
     const query = makeQuery('mx.example', 'MX');
     query[3] = 0x10;
-    const body = Buffer.from(s.body);
-    body[3] &= 0x7f; // an upstream that said RA=0
-    const out = renderReply(packAnswer(body, s.ttlOffsets), parseQuery(query), query, 65535, 0, -1, 0);
+    s.packed.bytes[3] &= 0x7f; // an upstream that said RA=0
+    const out = renderReply(s.packed, parseQuery(query), query, 65535, 0, -1, 0);
     expect(out[3] & 0x90).toBe(0x90);
     expect(errorReply(query, parseQuery(query), 2)[3] & 0x90).toBe(0x90);
   });

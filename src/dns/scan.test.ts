@@ -30,10 +30,13 @@ describe('scanResponse', () => {
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 }],
     } as never);
     const s = scanResponse(wire)!;
-    expect(s.body.readUInt16BE(10)).toBe(0); // OPT gone
-    expect(s.packed.bodyLen).toBe(s.body.length);
-    expect(s.packed.bytes.subarray(0, s.body.length)).toEqual(s.body);
-    expect([...s.ttlOffsets].map((o) => s.body.readUInt32BE(o))).toEqual([300, 0]);
-    expect([0, 1].map((i) => s.packed.bytes.readUInt16BE(s.body.length + 2 * i))).toEqual([...s.ttlOffsets]);
+    const { bytes, start, end, bodyLen } = s.packed;
+    expect(start).toBe(0);
+    expect(end).toBe(bodyLen + 2 * 2); // the body, then two bytes per TTL field
+    expect(bytes.readUInt16BE(10)).toBe(0); // OPT gone
+    expect(bodyLen).toBe(wire.length - 11); // less the OPT record
+    const offsets = [0, 1].map((i) => bytes.readUInt16BE(bodyLen + 2 * i));
+    expect(offsets.map((o) => bytes.readUInt32BE(o))).toEqual([300, 0]);
+    expect([0, 1].map((i) => s.ttlAt(i))).toEqual(offsets);
   });
 });

@@ -12,8 +12,7 @@ import { copyBytes, put16, u16, u32 } from './bytes.js';
 
 /**
  * A checked upstream response: the packed answer (body and TTL offsets in one buffer) and what
- * the cache needs to know of it. `body` and `ttlOffsets` are views made when asked for: the
- * miss path reads the packed bytes.
+ * the cache needs to know of it. Everything reads the packed bytes: no view of the body is made.
  */
 export class ScannedResponse {
   constructor(
@@ -28,19 +27,6 @@ export class ScannedResponse {
     readonly negativeTtl: number,
     readonly answerCount: number,
   ) {}
-
-  /** The response without OPT (a view of `packed.bytes`). */
-  get body(): Buffer {
-    return this.packed.bytes.subarray(this.packed.start, this.packed.start + this.packed.bodyLen);
-  }
-
-  /** Offsets (in `body`) of every TTL field; their values are in the body (a set top bit already written as 0). */
-  get ttlOffsets(): Uint16Array {
-    const { bytes, start, end, bodyLen } = this.packed;
-    const out = new Uint16Array((end - start - bodyLen) / 2);
-    for (let i = 0; i < out.length; i++) out[i] = u16(bytes, start + bodyLen + 2 * i);
-    return out;
-  }
 
   /** Offset in `packed.bytes` of TTL field `i`. */
   ttlAt(i: number): number {
